@@ -1,0 +1,131 @@
+/// DashScope's `image-out-painting` create call and the task-management API (query, list, cancel).
+///
+/// - Important: wraps a blocking `HTTPClient`; one instance per owned thread.
+public final class DashScopeClient {
+    public static let model = "image-out-painting"
+
+    private let configuration: DashScopeConfiguration
+    private let http: HTTPClient
+
+    public init(configuration: DashScopeConfiguration, http: HTTPClient = HTTPClient()) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    private var authorization: (String, String) { ("Authorization", "Bearer \(configuration.apiKey)") }
+
+    /// Submits an out-painting task (asynchronous: the answer is a task id).
+    public func create(imageURL: String, parameters: OutPaintingParameters) throws(DashScopeError) -> DashScopeCreatedTask {
+        let body = JSONValue.object([
+            ("model", .string(Self.model)),
+            ("input", .object([("image_url", .string(imageURL))])),
+            ("parameters", parameters.dashScopeJSON),
+        ])
+        let json = try send(HTTPRequest(
+            method: "POST", url: "\(configuration.baseURL)/services/aigc/image2image/out-painting",
+            headers: [authorization, ("Content-Type", "application/json"), ("X-DashScope-Async", "enable")],
+            body: Array(body.serialized.utf8), timeout: configuration.createTimeout))
+        guard let output = json["output"], let taskId = output["task_id"]?.stringValue, !taskId.isEmpty else {
+            throw Self.malformed("create answer without output.task_id", json)
+        }
+        let status = output["task_status"]?.stringValue.flatMap(TaskStatus.init(rawValue:)) ?? .pending
+        return DashScopeCreatedTask(taskId: taskId, status: status, requestId: json["request_id"]?.stringValue ?? "")
+    }
+
+    /// The single-task query: status and, once final, the result URL or the error.
+    public func task(_ taskId: String) throws(DashScopeError) -> DashScopeTaskView {
+        let json = try send(HTTPRequest(url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))",
+                                        headers: [authorization], timeout: configuration.queryTimeout))
+        guard let output = json["output"], let status = output["task_status"]?.stringValue else {
+            throw Self.malformed("query answer without output.task_status", json)
+        }
+        return DashScopeTaskView(
+            taskId: output["task_id"]?.stringValue ?? taskId,
+            // A status word this client does not know is treated as still running, as the SDKs do.
+            status: TaskStatus(rawValue: status) ?? .running,
+            submitTime: output["submit_time"]?.stringValue,
+            scheduledTime: output["scheduled_time"]?.stringValue,
+            endTime: output["end_time"]?.stringValue,
+            outputImageUrl: output["output_image_url"]?.stringValue,
+            code: output["code"]?.stringValue,
+            message: output["message"]?.stringValue,
+            requestId: json["request_id"]?.stringValue)
+    }
+
+    /// One page of the account's tasks (list query). Times are DashScope's `YYYYMMDDhhmmss` (UTC+8).
+    public func list(startTime: String?, endTime: String?, status: TaskStatus?, modelName: String? = DashScopeClient.model,
+                     pageNo: Int, pageSize: Int) throws(DashScopeError) -> DashScopeListPage {
+        var query: [String] = ["page_no=\(pageNo)", "page_size=\(pageSize)"]
+        if let startTime { query.append("start_time=\(startTime)") }
+        if let endTime { query.append("end_time=\(endTime)") }
+        if let status { query.append("status=\(status.rawValue)") }
+        if let modelName { query.append("model_name=\(Self.pathEscape(modelName))") }
+        let json = try send(HTTPRequest(url: "\(configuration.baseURL)/tasks?\(query.joined(separator: "&"))",
+                                        headers: [authorization], timeout: configuration.queryTimeout))
+        guard case .array(let data)? = json["data"] else { throw Self.malformed("list answer without data", json) }
+        let entries = data.compactMap { item -> DashScopeListEntry? in
+            guard let id = item["task_id"]?.stringValue, let s = item["status"]?.stringValue else { return nil }
+            return DashScopeListEntry(taskId: id, status: TaskStatus(rawValue: s) ?? .running)
+        }
+        return DashScopeListPage(entries: entries,
+                                 total: json["total"]?.int64Value.map { Int($0) } ?? entries.count,
+                                 totalPages: json["total_page"]?.int64Value.map { Int($0) } ?? 1,
+                                 pageNo: json["page_no"]?.int64Value.map { Int($0) } ?? pageNo)
+    }
+
+    /// Cancels a PENDING task.
+    public func cancel(_ taskId: String) throws(DashScopeError) {
+        _ = try send(HTTPRequest(method: "POST", url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))/cancel",
+                                 headers: [authorization], timeout: configuration.queryTimeout))
+    }
+
+    // MARK: - Transport
+
+    private func send(_ request: HTTPRequest) throws(DashScopeError) -> JSONValue {
+        let response: HTTPResponse
+        do {
+            response = try http.send(request)
+        } catch {
+            throw DashScopeError(kind: .transport, httpStatus: 0, code: nil, message: error.reason, requestId: nil,
+                                 retryAfterSeconds: nil)
+        }
+        let json = try? JSONParser().parse(response.body)
+        guard response.status == 200 else {
+            let kind: DashScopeError.Kind = switch response.status {
+            case 429: .throttled
+            case 401, 403: .unauthorized
+            case 400..<500: .badRequest
+            default: .server
+            }
+            throw DashScopeError(kind: kind, httpStatus: response.status, code: json?["code"]?.stringValue,
+                                 message: json?["message"]?.stringValue, requestId: json?["request_id"]?.stringValue,
+                                 retryAfterSeconds: response.headers["retry-after"].flatMap(Double.init))
+        }
+        guard let json else {
+            throw DashScopeError(kind: .malformed, httpStatus: 200, code: nil, message: "answer is not JSON",
+                                 requestId: nil, retryAfterSeconds: nil)
+        }
+        return json
+    }
+
+    private static func malformed(_ what: String, _ json: JSONValue) -> DashScopeError {
+        DashScopeError(kind: .malformed, httpStatus: 200, code: nil, message: what,
+                       requestId: json["request_id"]?.stringValue, retryAfterSeconds: nil)
+    }
+
+    /// Percent-encodes everything but unreserved characters, so an id can never change the path.
+    static func pathEscape(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
+    }
+}

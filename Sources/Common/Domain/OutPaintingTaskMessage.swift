@@ -1,0 +1,59 @@
+/// The Kafka message that hands a task to the Poller: the original design's
+/// `OutPaintingTaskMessage` (taskId, pictureId, userId, createTime, retryCount), as JSON, key = taskId.
+///
+/// Spring's JsonSerializer wrote `createTime` as epoch milliseconds and ids as numbers; this type
+/// writes the same and also reads ids as strings and `createTime` as text, so the Poller accepts the
+/// original producer's messages during a switch-over.
+public struct OutPaintingTaskMessage: Sendable, Equatable {
+    public var taskId: String
+    public var pictureId: Int64
+    public var userId: Int64
+    /// Epoch milliseconds.
+    public var createTime: Int64
+    public var retryCount: Int
+
+    public init(taskId: String, pictureId: Int64, userId: Int64, createTime: Int64, retryCount: Int = 0) {
+        self.taskId = taskId
+        self.pictureId = pictureId
+        self.userId = userId
+        self.createTime = createTime
+        self.retryCount = retryCount
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("taskId", .string(taskId)),
+            ("pictureId", .int(pictureId)),
+            ("userId", .int(userId)),
+            ("createTime", .int(createTime)),
+            ("retryCount", .int(retryCount)),
+        ])
+    }
+
+    public var encoded: [UInt8] { Array(json.serialized.utf8) }
+
+    public struct DecodingError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> OutPaintingTaskMessage {
+        let value: JSONValue
+        do { value = try JSONParser().parse(bytes) } catch { throw DecodingError(description: "\(error)") }
+        guard let taskId = value["taskId"]?.stringValue, !taskId.isEmpty, taskId.utf8.count <= 128 else {
+            throw DecodingError(description: "taskId missing or invalid")
+        }
+        let pictureId = value["pictureId"].flatMap(HostID.parse) ?? 0
+        let userId = value["userId"].flatMap(HostID.parse) ?? 0
+        var createTime: Int64 = 0
+        if let t = value["createTime"] {
+            switch t {
+            case .number(let text): createTime = Int64(text) ?? Int64(Double(text) ?? 0)
+            case .string(let text): createTime = Int64(text) ?? 0
+            default: break
+            }
+        }
+        let retryCount = value["retryCount"]?.int64Value.map { Int(clamping: $0) } ?? 0
+        return OutPaintingTaskMessage(taskId: taskId, pictureId: pictureId, userId: userId,
+                                      createTime: createTime, retryCount: max(retryCount, 0))
+    }
+}

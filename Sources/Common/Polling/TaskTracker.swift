@@ -1,0 +1,102 @@
+import HeapModule
+
+/// The tasks this Poller instance follows, with the time each is due for its next check.
+///
+/// Pure and single-threaded: time is passed in (monotonic milliseconds), so the logic is tested
+/// without clocks, Kafka or MySQL. A task not yet due never blocks the ones behind it: they wait
+/// in a min-heap, not on a partition or a thread.
+public struct TaskTracker: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public let taskId: String
+        public let partition: Int32
+        public internal(set) var dueAt: Int64
+        /// Checks made so far (by anyone), which drives the back-off.
+        public internal(set) var checks: Int
+        /// After this instant the task is given up.
+        public let deadlineAt: Int64
+        public internal(set) var inFlight: Bool
+    }
+
+    private struct Due: Comparable {
+        let at: Int64
+        let taskId: String
+        let generation: UInt64
+        static func < (a: Due, b: Due) -> Bool { a.at != b.at ? a.at < b.at : a.taskId < b.taskId }
+    }
+
+    private var entries: [String: Entry] = [:]
+    private var generations: [String: UInt64] = [:]
+    private var heap = Heap<Due>()
+    private var nextGeneration: UInt64 = 0
+
+    public init() {}
+
+    public var count: Int { entries.count }
+    public func entry(_ taskId: String) -> Entry? { entries[taskId] }
+    public func isFollowing(_ taskId: String) -> Bool { entries[taskId] != nil }
+
+    /// Starts following a task (or keeps following it if already known: a duplicate message does
+    /// not reset its schedule).
+    /// - Returns: false when it was already followed.
+    @discardableResult
+    public mutating func follow(taskId: String, partition: Int32, dueAt: Int64, checks: Int, deadlineAt: Int64) -> Bool {
+        guard entries[taskId] == nil else { return false }
+        entries[taskId] = Entry(taskId: taskId, partition: partition, dueAt: dueAt, checks: checks,
+                                deadlineAt: deadlineAt, inFlight: false)
+        push(taskId, at: dueAt)
+        return true
+    }
+
+    /// Stops following every task of a partition this instance no longer owns.
+    /// - Returns: how many were dropped.
+    @discardableResult
+    public mutating func drop(partition: Int32) -> Int {
+        let gone = entries.values.filter { $0.partition == partition }.map(\.taskId)
+        for id in gone { forget(id) }
+        return gone.count
+    }
+
+    /// Removes and returns up to `limit` tasks due at `now`, earliest first, marking them in flight.
+    public mutating func takeDue(now: Int64, limit: Int) -> [Entry] {
+        var out: [Entry] = []
+        while out.count < limit, let top = heap.min, top.at <= now {
+            heap.removeMin()
+            guard generations[top.taskId] == top.generation, var entry = entries[top.taskId], !entry.inFlight else { continue }
+            entry.inFlight = true
+            entries[top.taskId] = entry
+            out.append(entry)
+        }
+        return out
+    }
+
+    /// Plans the next check of an in-flight task.
+    public mutating func reschedule(taskId: String, dueAt: Int64, checks: Int) {
+        guard var entry = entries[taskId] else { return }
+        entry.dueAt = dueAt
+        entry.checks = checks
+        entry.inFlight = false
+        entries[taskId] = entry
+        push(taskId, at: dueAt)
+    }
+
+    /// Stops following a task (final, expired, or no longer ours).
+    public mutating func forget(_ taskId: String) {
+        entries[taskId] = nil
+        generations[taskId] = nil
+    }
+
+    /// When the earliest waiting task is due (nil: nothing waits).
+    public mutating func nextDueAt() -> Int64? {
+        while let top = heap.min {
+            if generations[top.taskId] == top.generation, let e = entries[top.taskId], !e.inFlight { return top.at }
+            heap.removeMin()
+        }
+        return nil
+    }
+
+    private mutating func push(_ taskId: String, at: Int64) {
+        nextGeneration &+= 1
+        generations[taskId] = nextGeneration
+        heap.insert(Due(at: at, taskId: taskId, generation: nextGeneration))
+    }
+}

@@ -1,0 +1,148 @@
+/// Every statement the service runs against `out_painting_task`, each a prepared statement with
+/// bound values.
+public enum TaskRepository {
+    static let finalList = TaskStatus.finalRawValues.map { "'\($0)'" }.joined(separator: ",")
+    static let rankOfStoredStatus =
+        "CASE taskStatus WHEN 'PENDING' THEN 0 WHEN 'RUNNING' THEN 1 WHEN 'SUSPENDED' THEN 1 ELSE 2 END"
+    static let columns = """
+        taskId, pictureId, userId, taskStatus, outputImageUrl, errorCode, errorMessage, requestId,
+        DATE_FORMAT(submitTime, '%Y-%m-%d %H:%i:%s.%f') AS submitTime,
+        DATE_FORMAT(scheduledTime, '%Y-%m-%d %H:%i:%s.%f') AS scheduledTime,
+        DATE_FORMAT(endTime, '%Y-%m-%d %H:%i:%s.%f') AS endTime,
+        retryCount, TIMESTAMPDIFF(MICROSECOND, lastCheckTime, NOW(3)) DIV 1000 AS sinceCheckMs,
+        pollerPartition, kafkaPartition, kafkaOffset, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds
+        """
+
+    // MARK: - Create
+
+    /// Stores a task DashScope accepted.
+    public static func insert(_ connection: MySQLConnection, taskId: String, pictureId: Int64, userId: Int64,
+                              status: TaskStatus, requestId: String, parameters: OutPaintingParameters) throws {
+        try connection.execute("""
+            INSERT INTO out_painting_task (taskId, pictureId, userId, taskStatus, requestId, requestParameters, retryCount)
+            VALUES (?, ?, ?, ?, ?, ?, 0)
+            """, [.string(taskId), .int(pictureId), .int(userId), .string(status.rawValue), .string(requestId),
+                  .string(parameters.hostJSON.serialized)])
+    }
+
+    /// Records where the broker stored the task's message (proof the produce was acknowledged).
+    public static func recordDelivery(_ connection: MySQLConnection, taskId: String, report: KafkaDeliveryReport) throws {
+        try connection.execute("UPDATE out_painting_task SET kafkaPartition = ?, kafkaOffset = ? WHERE taskId = ?",
+                               [.int(Int64(report.partition)), .int(report.offset), .string(taskId)])
+    }
+
+    // MARK: - Read
+
+    public static func find(_ connection: MySQLConnection, taskId: String) throws -> TaskRecord? {
+        try connection.query("SELECT \(columns) FROM out_painting_task WHERE taskId = ? AND isDelete = 0",
+                             [.string(taskId)]).first.map(record)
+    }
+
+    /// Tasks a partition's consumer must follow: not final, claimed by that partition.
+    public static func openTasks(_ connection: MySQLConnection, partition: Int32) throws -> [TaskRecord] {
+        try connection.query("""
+            SELECT \(columns) FROM out_painting_task
+            WHERE pollerPartition = ? AND taskStatus NOT IN (\(finalList)) AND isDelete = 0
+            """, [.int(Int64(partition))]).map(record)
+    }
+
+    /// Tasks no consumer is following: never claimed `unclaimedAfterSeconds` after creation (the
+    /// produce failed or the message was lost), or claimed but not checked for `staleAfterSeconds`
+    /// (the broker lost the partition's data or ownership moved without a handover).
+    public static func orphans(_ connection: MySQLConnection, unclaimedAfterSeconds: Int, staleAfterSeconds: Int,
+                               limit: Int) throws -> [TaskRecord] {
+        try connection.query("""
+            SELECT \(columns) FROM out_painting_task
+            WHERE taskStatus NOT IN (\(finalList)) AND isDelete = 0
+              AND ((pollerPartition IS NULL AND createTime < NOW() - INTERVAL ? SECOND)
+                OR (pollerPartition IS NOT NULL AND COALESCE(lastCheckTime, createTime) < NOW(3) - INTERVAL ? SECOND))
+            ORDER BY createTime LIMIT ?
+            """, [.int(unclaimedAfterSeconds), .int(staleAfterSeconds), .int(limit)]).map(record)
+    }
+
+    // MARK: - Poller updates
+
+    /// Marks the task as followed by `partition`'s consumer. Returns the row, or nil when the task
+    /// is unknown. A final task is returned unchanged (nothing to follow).
+    public static func claim(_ connection: MySQLConnection, taskId: String, partition: Int32,
+                             firstCheckInMilliseconds: Int) throws -> TaskRecord? {
+        try connection.execute("""
+            UPDATE out_painting_task
+            SET pollerPartition = ?, nextCheckTime = COALESCE(nextCheckTime, NOW(3) + INTERVAL ? MICROSECOND)
+            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
+            """, [.int(Int64(partition)), .int(Int64(firstCheckInMilliseconds) * 1000), .string(taskId)])
+        return try find(connection, taskId: taskId)
+    }
+
+    /// Applies what DashScope said about a task. Monotonic: a final row never changes, and a status
+    /// only moves forward (PENDING → RUNNING → final), so a late or replayed answer is harmless.
+    ///
+    /// - Parameter nextCheckInMilliseconds: when to ask again (nil: leave the planned time as it is).
+    /// - Returns: true when the row was updated (it was not final yet).
+    @discardableResult
+    public static func applyObservation(_ connection: MySQLConnection, _ view: DashScopeTaskView,
+                                        nextCheckInMilliseconds: Int?) throws -> Bool {
+        let result = try connection.execute("""
+            UPDATE out_painting_task SET
+                taskStatus = IF(\(rankOfStoredStatus) <= ?, ?, taskStatus),
+                outputImageUrl = COALESCE(?, outputImageUrl),
+                errorCode = COALESCE(?, errorCode),
+                errorMessage = COALESCE(?, errorMessage),
+                submitTime = COALESCE(?, submitTime),
+                scheduledTime = COALESCE(?, scheduledTime),
+                endTime = COALESCE(?, endTime),
+                requestId = COALESCE(?, requestId),
+                retryCount = retryCount + 1,
+                lastCheckTime = NOW(3),
+                nextCheckTime = IF(? < 0, nextCheckTime, NOW(3) + INTERVAL ? MICROSECOND)
+            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
+            """, [
+                .int(view.status.rank), .string(view.status.rawValue),
+                .optional(view.outputImageUrl.map { String($0.prefix(1024)) }),
+                .optional(view.code.map { String($0.prefix(128)) }),
+                .optional(view.message.map { String($0.prefix(1024)) }),
+                .optional(view.submitTime), .optional(view.scheduledTime), .optional(view.endTime),
+                .optional(view.requestId.map { String($0.prefix(64)) }),
+                .int(nextCheckInMilliseconds ?? -1), .int(Int64(max(nextCheckInMilliseconds ?? 0, 0)) * 1000),
+                .string(view.taskId),
+            ])
+        return result.affectedRows > 0
+    }
+
+    /// Ends a task the service gave up on (past its deadline) as UNKNOWN with a reason.
+    public static func expire(_ connection: MySQLConnection, taskId: String, reason: String) throws {
+        try connection.execute("""
+            UPDATE out_painting_task
+            SET taskStatus = 'UNKNOWN', errorMessage = ?, lastCheckTime = NOW(3), nextCheckTime = NULL
+            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
+            """, [.string(reason), .string(taskId)])
+    }
+
+    // MARK: - Mapping
+
+    static func record(_ row: MySQLRow) -> TaskRecord {
+        TaskRecord(
+            taskId: row["taskId"] ?? "",
+            pictureId: row.int64("pictureId") ?? 0,
+            userId: row.int64("userId") ?? 0,
+            status: row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) ?? .pending,
+            outputImageUrl: row["outputImageUrl"],
+            errorCode: row["errorCode"],
+            errorMessage: row["errorMessage"],
+            requestId: row["requestId"],
+            submitTime: row["submitTime"].map(trimMicroseconds),
+            scheduledTime: row["scheduledTime"].map(trimMicroseconds),
+            endTime: row["endTime"].map(trimMicroseconds),
+            retryCount: row.int("retryCount") ?? 0,
+            millisecondsSinceCheck: row.int64("sinceCheckMs"),
+            pollerPartition: row.int64("pollerPartition").map { Int32($0) },
+            kafkaPartition: row.int64("kafkaPartition").map { Int32($0) },
+            kafkaOffset: row.int64("kafkaOffset"),
+            ageSeconds: row.int64("ageSeconds") ?? 0)
+    }
+
+    /// `%f` prints microseconds; DashScope's format has milliseconds.
+    static func trimMicroseconds(_ text: String) -> String {
+        text.count == 26 ? String(text.dropLast(3)) : text
+    }
+}

@@ -1,0 +1,49 @@
+import Common
+
+/// The DevServer's settings, from the environment.
+struct DevServerConfiguration: Sendable {
+    var host = "127.0.0.1"
+    var port = 8089
+    /// Base of the URLs it hands out for result images.
+    var publicURL = "http://127.0.0.1:8089"
+    /// The API key DashScope requests must carry.
+    var apiKey = "sk-local-dev"
+    var simulation = SimulationSettings()
+    var mysql = MySQLConfiguration()
+
+    static func fromEnvironment(_ env: EnvironmentReader) throws -> DevServerConfiguration {
+        var c = DevServerConfiguration()
+        c.host = env.string("DEVSERVER_HOST", default: c.host)
+        c.port = try env.int("DEVSERVER_PORT", default: c.port, range: 1...65535)
+        c.publicURL = env.string("DEVSERVER_PUBLIC_URL", default: "http://\(c.host):\(c.port)")
+        c.apiKey = env.string("DEVSERVER_API_KEY", default: c.apiKey)
+        c.simulation.latencyMs = try env.int("DEVSERVER_LATENCY_MS", default: 0, range: 0...60_000)
+        c.simulation.queryQPSLimit = try env.int("DEVSERVER_QUERY_QPS_LIMIT", default: 20, range: 0...1_000_000)
+        c.simulation.createQPSLimit = try env.int("DEVSERVER_CREATE_QPS_LIMIT", default: 2, range: 0...1_000_000)
+        c.simulation.maxRunning = try env.int("DEVSERVER_MAX_RUNNING", default: 0, range: 0...1_000_000)
+        c.mysql = try MySQLConfiguration.fromEnvironment(env)
+        return c
+    }
+}
+
+/// What `POST /_sim/config` changes at run time.
+struct SimulationSettings: Sendable {
+    var latencyMs = 0
+    var queryError429Rate = 0.0
+    var queryError500Rate = 0.0
+    var queryQPSLimit = 20
+    var createQPSLimit = 2
+    /// Tasks running at once per account; the rest stay PENDING. 0 = unlimited.
+    var maxRunning = 0
+
+    var json: JSONValue {
+        .object([
+            ("latency_ms", .int(latencyMs)),
+            ("query_error_429_rate", .double(queryError429Rate)),
+            ("query_error_500_rate", .double(queryError500Rate)),
+            ("query_qps_limit", .int(queryQPSLimit)),
+            ("create_qps_limit", .int(createQPSLimit)),
+            ("max_running", .int(maxRunning)),
+        ])
+    }
+}

@@ -1,0 +1,93 @@
+import Common
+import Foundation
+import Synchronization
+
+/// DashScope as the DevServer plays it: one account's tasks, its rate limits, injected faults and
+/// counters, shared by all request handlers under one lock.
+final class SimulatedDashScope: Sendable {
+    struct Stats: Sendable {
+        var creates = 0
+        /// Every task-management request (single, list, cancel), throttled or not.
+        var queries = 0
+        var throttled = 0
+        var serverErrors = 0
+    }
+
+    private struct State {
+        var account: SimulatedAccount
+        var settings: SimulationSettings
+        var queryLimiter: SlidingWindowLimiter
+        var createLimiter: SlidingWindowLimiter
+        var stats = Stats()
+    }
+
+    private let state: Mutex<State>
+
+    init(settings: SimulationSettings) {
+        state = Mutex(State(account: SimulatedAccount(maxRunning: settings.maxRunning), settings: settings,
+                            queryLimiter: SlidingWindowLimiter(limit: settings.queryQPSLimit),
+                            createLimiter: SlidingWindowLimiter(limit: settings.createQPSLimit)))
+    }
+
+    static var now: Double { Date().timeIntervalSince1970 }
+
+    var settings: SimulationSettings { state.withLock { $0.settings } }
+
+    func update(_ change: (inout SimulationSettings) -> Void) -> SimulationSettings {
+        state.withLock { s in
+            change(&s.settings)
+            s.account.maxRunning = s.settings.maxRunning
+            s.queryLimiter.limit = s.settings.queryQPSLimit
+            s.createLimiter.limit = s.settings.createQPSLimit
+            return s.settings
+        }
+    }
+
+    var stats: Stats { state.withLock { $0.stats } }
+    func resetStats() { state.withLock { $0.stats = Stats() } }
+
+    // MARK: - Admission
+
+    enum Admission { case allowed, throttled, serverError }
+
+    /// Counts a create and applies the submission quota.
+    func admitCreate() -> Admission {
+        state.withLock { s in
+            s.stats.creates += 1
+            guard s.createLimiter.allow(at: Self.now) else { s.stats.throttled += 1; return .throttled }
+            return .allowed
+        }
+    }
+
+    /// Counts a task-management request and applies the query quota and injected faults.
+    func admitQuery() -> Admission {
+        state.withLock { s in
+            s.stats.queries += 1
+            guard s.queryLimiter.allow(at: Self.now) else { s.stats.throttled += 1; return .throttled }
+            let roll = Double.random(in: 0..<1)
+            if roll < s.settings.queryError429Rate { s.stats.throttled += 1; return .throttled }
+            if roll < s.settings.queryError429Rate + s.settings.queryError500Rate { s.stats.serverErrors += 1; return .serverError }
+            return .allowed
+        }
+    }
+
+    // MARK: - Tasks
+
+    func submit(durationMs: Int, outcome: TaskStatus) -> String {
+        let id = UUID().uuidString.lowercased()
+        state.withLock { $0.account.submit(taskId: id, at: Self.now, durationMs: durationMs, outcome: outcome) }
+        return id
+    }
+
+    func task(_ id: String) -> (SimulatedAccount.Task, TaskStatus)? {
+        state.withLock { $0.account.task(id, at: Self.now) }
+    }
+
+    func all() -> [(SimulatedAccount.Task, TaskStatus)] {
+        state.withLock { $0.account.all(at: Self.now) }
+    }
+
+    func cancel(_ id: String) -> SimulatedAccount.CancelResult {
+        state.withLock { $0.account.cancel(id, at: Self.now) }
+    }
+}

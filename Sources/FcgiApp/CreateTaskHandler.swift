@@ -1,0 +1,104 @@
+import Common
+import Foundation
+import Logging
+
+/// `POST /api/picture/out_painting/create_task`: validate, check the right to edit the picture,
+/// submit to DashScope, store the task, hand it to the Poller through Kafka.
+///
+/// If the produce fails (broker down, no ack in time) the task is still stored and answered: its
+/// row keeps `pollerPartition` NULL, and every Poller's reconciler re-enqueues such rows once they
+/// are older than `POLLER_ORPHAN_UNCLAIMED_S`, so the task is followed all the same.
+struct CreateTaskHandler {
+    let configuration: ResponderConfiguration
+    let producer: KafkaProducer
+    let logger: Logger
+
+    func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
+        let (pictureID, parameters) = try Self.parseBody(request)
+        var logger = self.logger
+        logger[metadataKey: LogKey.pictureID] = "\(pictureID)"
+
+        let facts = try worker.database.with { try HostRepository.pictureFacts($0, pictureID: pictureID, userID: user.id) }
+        if let refusal = EditPermission.businessError(for: EditPermission.decide(user: user, picture: facts)) {
+            throw refusal
+        }
+        let created = try submit(imageURL: facts!.url, parameters: parameters, worker: worker, logger: logger)
+        logger[metadataKey: LogKey.taskID] = "\(created.taskId)"
+
+        do {
+            try worker.database.with {
+                try TaskRepository.insert($0, taskId: created.taskId, pictureId: pictureID, userId: user.id,
+                                          status: created.status, requestId: created.requestId, parameters: parameters)
+            }
+        } catch {
+            // DashScope accepted (and will bill) a task we could not store: say so loudly.
+            logger.critical("DashScope task created but not stored", metadata: [LogKey.error: "\(error)"])
+            throw BusinessError(.systemError)
+        }
+        enqueue(taskId: created.taskId, pictureID: pictureID, userID: user.id, worker: worker, logger: logger)
+        logger.info("task created")
+        return .object([
+            ("output", .object([("taskId", .string(created.taskId)), ("taskStatus", .string(created.status.rawValue))])),
+            ("code", .null), ("message", .null), ("requestId", .string(created.requestId)),
+        ])
+    }
+
+    /// The request body: `pictureId` (number or numeric string) and optional `parameters`.
+    static func parseBody(_ request: FastCGIRequest) throws(BusinessError) -> (Int64, OutPaintingParameters) {
+        guard !request.bodyTooLarge else { throw BusinessError(.paramsError, "请求体过大") }
+        guard !request.body.isEmpty else { throw BusinessError(.paramsError) }
+        guard let json = try? JSONParser().parse(request.body), case .object = json else {
+            throw BusinessError(.paramsError, "请求体必须是 JSON 对象")
+        }
+        guard let raw = json["pictureId"], let pictureID = HostID.parse(raw) else {
+            throw BusinessError(.paramsError, "pictureId 无效")
+        }
+        return (pictureID, try OutPaintingParameters.parse(json["parameters"]))
+    }
+
+    /// Submits to DashScope, waiting out its 2/s submission quota within the configured budget.
+    private func submit(imageURL: String, parameters: OutPaintingParameters, worker: ResponderWorker,
+                        logger: Logger) throws(BusinessError) -> DashScopeCreatedTask {
+        let deadline = ContinuousClock.now + configuration.createThrottleBudget
+        var wait: Duration = .milliseconds(250)
+        while true {
+            do {
+                return try worker.dashScope.create(imageURL: imageURL, parameters: parameters)
+            } catch {
+                switch error.kind {
+                case .throttled:
+                    let pause = error.retryAfterSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? wait
+                    guard ContinuousClock.now + pause < deadline else {
+                        logger.warning("DashScope submission quota exhausted", metadata: [LogKey.error: "\(error)"])
+                        throw BusinessError(.operationError, "AI 扩图服务繁忙，请稍后重试")
+                    }
+                    // A bounded pause on this worker's own thread, never on Swift's cooperative pool.
+                    Thread.sleep(forTimeInterval: Double(pause.milliseconds) / 1000)
+                    wait = min(wait * 2, .seconds(1))
+                case .badRequest:
+                    throw BusinessError(.paramsError, error.message ?? "扩图参数错误")
+                case .unauthorized:
+                    logger.critical("DashScope refused our credentials or headers; check DASHSCOPE_API_KEY",
+                                    metadata: [LogKey.error: "\(error)"])
+                    throw BusinessError(.systemError, "AI 扩图服务配置错误")
+                case .server, .transport, .malformed:
+                    logger.error("DashScope create failed", metadata: [LogKey.error: "\(error)"])
+                    throw BusinessError(.operationError, "AI 扩图任务创建失败")
+                }
+            }
+        }
+    }
+
+    private func enqueue(taskId: String, pictureID: Int64, userID: Int64, worker: ResponderWorker, logger: Logger) {
+        let message = OutPaintingTaskMessage(taskId: taskId, pictureId: pictureID, userId: userID,
+                                             createTime: Int64(Date().timeIntervalSince1970 * 1000))
+        do {
+            let report = try producer.send(topic: configuration.kafkaTopic, key: taskId, value: message.encoded,
+                                           timeout: configuration.kafkaAckTimeout)
+            try? worker.database.with { try TaskRepository.recordDelivery($0, taskId: taskId, report: report) }
+        } catch {
+            logger.warning("task stored but its Kafka message was not acknowledged; the Poller's reconciler will enqueue it",
+                           metadata: [LogKey.error: "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Common
+import Foundation
+import Logging
+import Synchronization
+
+/// Finds out who is logged in by asking the host's `GET /api/user/get/login` with the request's
+/// Cookie header, caching valid answers briefly. Failures are never cached.
+///
+/// - Important: the cookie is a credential: it is never logged.
+final class LoginVerifier: Sendable {
+    private struct CacheEntry {
+        let user: LoginUser
+        let expiresAt: ContinuousClock.Instant
+    }
+
+    private struct Cache {
+        var entries: [String: CacheEntry] = [:]
+        /// Insertion order, for evicting the oldest when full.
+        var order: [String] = []
+    }
+
+    private let url: String
+    private let timeout: Duration
+    private let ttl: Duration
+    private let capacity: Int
+    private let cache = Mutex(Cache())
+
+    init(url: String, timeout: Duration, ttl: Duration, capacity: Int) {
+        self.url = url
+        self.timeout = timeout
+        self.ttl = ttl
+        self.capacity = capacity
+    }
+
+    /// The logged-in user, or a `BusinessError` (40100 not logged in, 50000 login service down).
+    func user(cookie: String?, http: HTTPClient, logger: Logger) throws(BusinessError) -> LoginUser {
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192 else { throw BusinessError(.notLogin) }
+        let now = ContinuousClock.now
+        if let hit = cache.withLock({ $0.entries[cookie] }), hit.expiresAt > now { return hit.user }
+
+        let response: HTTPResponse
+        do {
+            response = try http.send(HTTPRequest(url: url, headers: [("Cookie", cookie), ("Accept", "application/json")],
+                                                 timeout: timeout))
+        } catch {
+            logger.error("login endpoint unreachable", metadata: [LogKey.error: "\(error)"])
+            throw BusinessError(.systemError, "登录服务不可用")
+        }
+        guard response.status == 200, let json = try? JSONParser().parse(response.body),
+              let code = json["code"]?.int64Value else {
+            logger.error("login endpoint gave an unexpected answer", metadata: ["http.status": "\(response.status)"])
+            throw BusinessError(.systemError, "登录服务不可用")
+        }
+        guard code == 0, let data = json["data"], let id = data["id"].flatMap(HostID.parse) else {
+            throw BusinessError(.notLogin)
+        }
+        let user = LoginUser(id: id, userRole: data["userRole"]?.stringValue ?? "user", userName: data["userName"]?.stringValue)
+        remember(cookie, user, now: now)
+        return user
+    }
+
+    private func remember(_ cookie: String, _ user: LoginUser, now: ContinuousClock.Instant) {
+        guard capacity > 0, ttl > .zero else { return }
+        cache.withLock { c in
+            if c.entries.updateValue(CacheEntry(user: user, expiresAt: now + ttl), forKey: cookie) == nil {
+                c.order.append(cookie)
+            }
+            while c.entries.count > capacity, !c.order.isEmpty {
+                c.entries[c.order.removeFirst()] = nil
+            }
+            if c.order.count > 2 * capacity + 16 {
+                c.order = c.order.filter { c.entries[$0] != nil }
+            }
+        }
+    }
+}

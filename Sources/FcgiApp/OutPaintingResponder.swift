@@ -1,0 +1,50 @@
+import Common
+import Foundation
+import Logging
+
+/// Routes the two endpoints FcgiApp takes over and turns every outcome into the host's envelope.
+/// Errors are mapped to envelope codes here and only here; anything unexpected is 50000 and logged,
+/// never echoed.
+struct OutPaintingResponder: Sendable {
+    static let createPath = "/api/picture/out_painting/create_task"
+    static let getPath = "/api/picture/out_painting/get_task"
+
+    let configuration: ResponderConfiguration
+    let login: LoginVerifier
+    let producer: KafkaProducer
+    let logger: Logger
+
+    func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
+        var logger = self.logger
+        logger[metadataKey: LogKey.requestID] = "\(request.params["REQUEST_ID"] ?? "-")"
+        let endpoint: (String, Bool)
+        switch request.path {
+        case Self.createPath: endpoint = ("POST", true)
+        case Self.getPath: endpoint = ("GET", false)
+        default:
+            return .json(Envelope.failure(BusinessError(.notFound, "接口不存在")), status: 404)
+        }
+        guard request.method == endpoint.0 else {
+            var response = FastCGIResponse.json(Envelope.failure(BusinessError(.paramsError, "请求方法不支持")), status: 405)
+            response.headers.append(("Allow", endpoint.0))
+            return response
+        }
+        do {
+            let user = try login.user(cookie: request.cookie, http: worker.loginHTTP, logger: logger)
+            logger[metadataKey: LogKey.userID] = "\(user.id)"
+            let data = endpoint.1
+                ? try CreateTaskHandler(configuration: configuration, producer: producer, logger: logger)
+                    .handle(request, user: user, worker: worker)
+                : try GetTaskHandler(configuration: configuration, logger: logger).handle(request, user: user, worker: worker)
+            return .json(Envelope.success(data))
+        } catch let error as BusinessError {
+            if error.code.rawValue >= 50000 {
+                logger.warning("request failed", metadata: ["code": "\(error.code.rawValue)", LogKey.endpoint: "\(request.path)"])
+            }
+            return .json(Envelope.failure(error))
+        } catch {
+            logger.error("unexpected error", metadata: [LogKey.endpoint: "\(request.path)", LogKey.error: "\(error)"])
+            return .json(Envelope.failure(BusinessError(.systemError)))
+        }
+    }
+}

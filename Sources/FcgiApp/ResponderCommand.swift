@@ -1,0 +1,68 @@
+import ArgumentParser
+import Common
+import Logging
+import ServiceLifecycle
+
+@main
+struct ResponderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outpainting-fcgi",
+        abstract: "FastCGI responder for /api/picture/out_painting/{create_task,get_task} behind the host's nginx.",
+        discussion: """
+            Configured by environment variables (README, "Configuration"): FCGI_LISTEN (127.0.0.1:9000, a unix
+            socket path, or fd:0 for an inherited socket), FCGI_WORKERS (16), FCGI_MAX_BODY_BYTES, LOGIN_URL,
+            LOGIN_TIMEOUT_MS, LOGIN_CACHE_TTL_MS, LOGIN_CACHE_SIZE, LIVE_CHECK_INTERVAL_MS,
+            CREATE_THROTTLE_BUDGET_MS, KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, KAFKA_ACK_TIMEOUT_MS,
+            KAFKA_PRODUCER_<PROPERTY>, DASHSCOPE_BASE_URL, DASHSCOPE_API_KEY, DASHSCOPE_*_TIMEOUT_MS, MYSQL_*, LOG_LEVEL.
+            Stops gracefully on SIGTERM/SIGINT: finishes in-flight requests, flushes Kafka.
+            """)
+
+    func run() async throws {
+        let env = EnvironmentReader.process
+        let logger = LoggingSetup.bootstrap(label: "outpainting.fcgi", environment: env)
+        let config = try ResponderConfiguration.fromEnvironment(env)
+        MySQLConnection.initializeLibrary()
+        HTTPClient.initializeLibrary()
+        guard KafkaLibrary.versionNumber >= KafkaLibrary.minimumVersionNumber else {
+            throw ValidationError("librdkafka \(KafkaLibrary.versionString) is loaded; >= 2.1.2 is required (run scripts/setup.sh)")
+        }
+
+        let producer = try KafkaProducer(properties: config.kafkaProducer, logger: logger)
+        let server = try FastCGIServer<ResponderWorker>(address: config.listen, logger: logger)
+        let responder = OutPaintingResponder(
+            configuration: config,
+            login: LoginVerifier(url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL,
+                                 capacity: config.loginCacheSize),
+            producer: producer, logger: logger)
+        let service = ResponderService(server: server, producer: producer, config: config, responder: responder, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+    }
+}
+
+/// Runs the FastCGI workers until a graceful shutdown, then drains them and flushes Kafka.
+struct ResponderService: Service {
+    let server: FastCGIServer<ResponderWorker>
+    let producer: KafkaProducer
+    let config: ResponderConfiguration
+    let responder: OutPaintingResponder
+    let logger: Logger
+
+    func run() async throws {
+        let config = self.config, logger = self.logger, responder = self.responder
+        server.start(workers: config.workers, maxBodyBytes: config.maxBodyBytes,
+                     makeResources: { ResponderWorker(configuration: config, logger: logger) },
+                     handler: { request, worker in responder.handle(request, worker: worker) })
+        logger.info("FastCGI responder started", metadata: [
+            "listen": "\(config.listen)", "workers": "\(config.workers)",
+            "mysql": "\(config.mysql.endpointDescription)", "dashscope": "\(config.dashScope.baseURL)",
+            "kafka.topic": "\(config.kafkaTopic)",
+        ])
+        try? await gracefulShutdown()
+        logger.info("shutting down: finishing in-flight requests")
+        await server.shutdown()
+        await producer.close()
+        logger.info("FastCGI responder stopped")
+    }
+}

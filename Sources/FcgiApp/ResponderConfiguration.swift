@@ -1,0 +1,53 @@
+import Common
+
+/// FcgiApp's settings, read from the environment in `@main` only.
+struct ResponderConfiguration: Sendable {
+    var listen: FastCGIListenAddress = .tcp("127.0.0.1:9000")
+    var workers = 16
+    var maxBodyBytes = 64 * 1024
+    var loginURL = "http://127.0.0.1:8089/api/user/get/login"
+    var loginTimeout: Duration = .seconds(2)
+    var loginCacheTTL: Duration = .seconds(5)
+    var loginCacheSize = 10_000
+    /// A task checked by anyone within this interval is answered from MySQL without a live query.
+    var liveCheckInterval: Duration = .seconds(3)
+    /// How long create_task may keep retrying DashScope's 429 before giving up.
+    var createThrottleBudget: Duration = .seconds(3)
+    var kafkaTopic = "outpainting-task"
+    var kafkaAckTimeout: Duration = .seconds(5)
+    var kafkaProducer: [String: String] = [:]
+    var dashScope = DashScopeConfiguration()
+    var mysql = MySQLConfiguration()
+
+    static func fromEnvironment(_ env: EnvironmentReader) throws -> ResponderConfiguration {
+        var c = ResponderConfiguration()
+        let listenText = env.string("FCGI_LISTEN", default: "127.0.0.1:9000")
+        let mode = UInt16(env.string("FCGI_SOCKET_MODE", default: "660"), radix: 8)
+        guard let mode, let listen = FastCGIListenAddress.parse(listenText, unixMode: mode) else {
+            throw EnvironmentReader.InvalidValue(name: "FCGI_LISTEN / FCGI_SOCKET_MODE", value: listenText,
+                                                 expected: "host:port, a socket path, or fd:0 (mode: octal)")
+        }
+        c.listen = listen
+        c.workers = try env.int("FCGI_WORKERS", default: c.workers, range: 1...1024)
+        c.maxBodyBytes = try env.int("FCGI_MAX_BODY_BYTES", default: c.maxBodyBytes, range: 1024...(16 << 20))
+        c.loginURL = env.string("LOGIN_URL", default: c.loginURL)
+        c.loginTimeout = try env.milliseconds("LOGIN_TIMEOUT_MS", default: 2000)
+        c.loginCacheTTL = try env.milliseconds("LOGIN_CACHE_TTL_MS", default: 5000)
+        c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
+        c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 3000)
+        c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
+        c.kafkaTopic = env.string("KAFKA_TOPIC", default: c.kafkaTopic)
+        c.kafkaAckTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
+        c.kafkaProducer = [
+            "bootstrap.servers": env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092"),
+            "client.id": "outpainting-fcgi",
+            "acks": "all",
+            "linger.ms": "1",
+            // librdkafka gives up on a message after this; the responder stops waiting at the ack timeout.
+            "message.timeout.ms": String(c.kafkaAckTimeout.milliseconds),
+        ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
+        c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
+        c.mysql = try MySQLConfiguration.fromEnvironment(env)
+        return c
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Common
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+@main
+struct PollerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outpainting-poller",
+        abstract: "Follows out-painting tasks: consumes Kafka in batches, checks DashScope in rounds, stores outcomes in MySQL.",
+        subcommands: [Run.self, Migrate.self],
+        defaultSubcommand: Run.self)
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the poller (default).",
+            discussion: """
+                Configured by environment variables (README, "Configuration"): KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC,
+                KAFKA_GROUP_ID, KAFKA_CONSUMER_<PROPERTY>, KAFKA_PRODUCER_<PROPERTY>, KAFKA_ACK_TIMEOUT_MS,
+                POLLER_BATCH_MAX, POLLER_BATCH_WAIT_MS, POLLER_QUERY_CONCURRENCY, POLLER_ROUND_MAX, POLLER_QUERY_RATE,
+                POLLER_FIRST_CHECK_MS, POLLER_BACKOFF_INITIAL_MS, POLLER_BACKOFF_MULTIPLIER, POLLER_BACKOFF_CAP_MS,
+                POLLER_BACKOFF_JITTER, POLLER_TASK_DEADLINE_S, POLLER_RECONCILE_INTERVAL_S, POLLER_ORPHAN_UNCLAIMED_S,
+                POLLER_ORPHAN_STALE_S, DASHSCOPE_*, MYSQL_*, LOG_LEVEL. Stops gracefully on SIGTERM/SIGINT.
+                """)
+
+        func run() async throws {
+            let env = EnvironmentReader.process
+            let logger = LoggingSetup.bootstrap(label: "outpainting.poller", environment: env)
+            let config = try PollerConfiguration.fromEnvironment(env)
+            MySQLConnection.initializeLibrary()
+            HTTPClient.initializeLibrary()
+            guard KafkaLibrary.versionNumber >= KafkaLibrary.minimumVersionNumber else {
+                throw ValidationError("librdkafka \(KafkaLibrary.versionString) is loaded; >= 2.1.2 is required (run scripts/setup.sh)")
+            }
+            let service = PollerService(config: config, logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                          logger: logger))
+            try await group.run()
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply sql/migrations to the database in MYSQL_* (idempotent) and report what ran.")
+
+        @Option(help: "Folder of V<n>__<name>.sql files.")
+        var directory = "sql/migrations"
+
+        func run() async throws {
+            let env = EnvironmentReader.process
+            let logger = LoggingSetup.bootstrap(label: "outpainting.migrate", environment: env)
+            let mysql = try MySQLConfiguration.fromEnvironment(env)
+            MySQLConnection.initializeLibrary()
+            let directory = self.directory
+            // One short-lived owned thread: MySQL calls block.
+            let applied: [String] = try await BlockingExecutor<Void>(name: "migrate", threads: 1) {}.run { _ in
+                let connection = try MySQLConnection(mysql)
+                return try SchemaMigrator(directory: directory, logger: logger).migrate(connection)
+            }
+            print(applied.isEmpty ? "schema up to date" : "applied: \(applied.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Starts the engine on its own thread and stops it on graceful shutdown.
+struct PollerService: Service {
+    let config: PollerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        let config = self.config, logger = self.logger
+        let producer = try KafkaProducer(properties: config.producer, logger: logger)
+        let queries = BlockingExecutor<DashScopeClient>(name: "dashscope-query", threads: config.queryConcurrency) {
+            DashScopeClient(configuration: config.dashScope)
+        }
+        let stop = StopFlag()
+        let engineThread = OwnedThreads(name: "poller-engine")
+        let startup = StartupResult()
+        engineThread.start(count: 1) { _ in
+            do {
+                let consumer = try KafkaConsumer(properties: config.consumer, topics: [config.topic], logger: logger)
+                let engine = PollerEngine(config: config, consumer: consumer, producer: producer, queries: queries,
+                                          database: MySQLSession(configuration: config.mysql, logger: logger), logger: logger)
+                engine.run(stop: stop.flag)
+            } catch {
+                startup.failure.withLock { $0 = "\(error)" }
+                logger.critical("poller engine could not start", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask { await engineThread.join() }
+            await group.next()
+            stop.flag.store(true, ordering: .releasing)
+            group.cancelAll()
+            await group.waitForAll()
+        }
+        await queries.shutdown()
+        await producer.close()
+        if let failure = startup.failure.withLock({ $0 }) { throw PollerStartupError(description: failure) }
+        logger.info("poller stopped")
+    }
+}
+
+final class StopFlag: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
+final class StartupResult: Sendable {
+    let failure = Mutex<String?>(nil)
+}
+
+struct PollerStartupError: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,65 @@
+import Common
+
+/// The Poller's settings, read from the environment in `@main` only.
+struct PollerConfiguration: Sendable {
+    var topic = "outpainting-task"
+    var consumer: [String: String] = [:]
+    var producer: [String: String] = [:]
+    var ackTimeout: Duration = .seconds(5)
+    /// Most messages taken from Kafka at once, and the longest wait for them.
+    var batchMax = 500
+    var batchWait: Duration = .milliseconds(200)
+    /// Concurrent DashScope queries in a round, and most tasks checked in one round.
+    var queryConcurrency = 8
+    var roundMax = 100
+    /// The Poller's share of the account's task-query quota (DashScope: 20/s for the whole account).
+    var queryRatePerSecond = 15.0
+    var backoff = BackoffSchedule()
+    /// A task still not final this long after creation is given up (DashScope fails tasks after 3 h).
+    var taskDeadline: Duration = .seconds(3 * 3600 + 600)
+    var reconcileInterval: Duration = .seconds(15)
+    var orphanUnclaimedAfter: Duration = .seconds(10)
+    var orphanStaleAfter: Duration = .seconds(120)
+    var dashScope = DashScopeConfiguration()
+    var mysql = MySQLConfiguration()
+
+    static func fromEnvironment(_ env: EnvironmentReader) throws -> PollerConfiguration {
+        var c = PollerConfiguration()
+        let bootstrap = env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092")
+        c.topic = env.string("KAFKA_TOPIC", default: c.topic)
+        c.consumer = [
+            "bootstrap.servers": bootstrap,
+            "group.id": env.string("KAFKA_GROUP_ID", default: "outpainting-poller"),
+            "client.id": "outpainting-poller",
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": "earliest",
+        ].merging(env.passthrough(prefix: "KAFKA_CONSUMER_")) { _, fromOperator in fromOperator }
+        c.ackTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
+        c.producer = [
+            "bootstrap.servers": bootstrap, "client.id": "outpainting-poller-reconciler", "acks": "all",
+            "message.timeout.ms": String(c.ackTimeout.milliseconds),
+        ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
+        c.batchMax = try env.int("POLLER_BATCH_MAX", default: c.batchMax, range: 1...100_000)
+        c.batchWait = try env.milliseconds("POLLER_BATCH_WAIT_MS", default: 200)
+        c.queryConcurrency = try env.int("POLLER_QUERY_CONCURRENCY", default: c.queryConcurrency, range: 1...256)
+        c.roundMax = try env.int("POLLER_ROUND_MAX", default: c.roundMax, range: 1...100_000)
+        c.queryRatePerSecond = try env.double("POLLER_QUERY_RATE", default: c.queryRatePerSecond)
+        guard c.queryRatePerSecond > 0 else {
+            throw EnvironmentReader.InvalidValue(name: "POLLER_QUERY_RATE", value: "\(c.queryRatePerSecond)", expected: "positive")
+        }
+        c.backoff = BackoffSchedule(
+            firstCheck: try env.milliseconds("POLLER_FIRST_CHECK_MS", default: 1000),
+            initial: try env.milliseconds("POLLER_BACKOFF_INITIAL_MS", default: 1000),
+            multiplier: max(1, try env.double("POLLER_BACKOFF_MULTIPLIER", default: 1.5)),
+            cap: try env.milliseconds("POLLER_BACKOFF_CAP_MS", default: 10_000),
+            jitter: min(max(try env.double("POLLER_BACKOFF_JITTER", default: 0.2), 0), 0.9))
+        c.taskDeadline = .seconds(try env.int("POLLER_TASK_DEADLINE_S", default: 3 * 3600 + 600, range: 60...7 * 86_400))
+        c.reconcileInterval = .seconds(try env.int("POLLER_RECONCILE_INTERVAL_S", default: 15, range: 1...86_400))
+        c.orphanUnclaimedAfter = .seconds(try env.int("POLLER_ORPHAN_UNCLAIMED_S", default: 10, range: 1...86_400))
+        c.orphanStaleAfter = .seconds(try env.int("POLLER_ORPHAN_STALE_S", default: 120, range: 10...86_400))
+        c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
+        c.mysql = try MySQLConfiguration.fromEnvironment(env)
+        return c
+    }
+}
