@@ -15,7 +15,6 @@ struct DashScopeRoutes: Sendable {
             try await query(request, id: context.parameters.get("id") ?? "")
         }
         router.get("/api/v1/tasks") { request, _ in try await list(request) }
-        router.get("/api/v1/tasks/") { request, _ in try await list(request) }
         router.post("/api/v1/tasks/:id/cancel") { request, context in
             try await cancel(request, id: context.parameters.get("id") ?? "")
         }

@@ -14,7 +14,8 @@ struct CreateTaskHandler {
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
-        let (pictureID, parameters) = try Self.parseBody(request)
+        let parsed = try CreateTaskRequest.parse(body: request.body, bodyTooLarge: request.bodyTooLarge)
+        let (pictureID, parameters) = (parsed.pictureID, parsed.parameters)
         var logger = self.logger
         logger[metadataKey: LogKey.pictureID] = "\(pictureID)"
 
@@ -41,19 +42,6 @@ struct CreateTaskHandler {
             ("output", .object([("taskId", .string(created.taskId)), ("taskStatus", .string(created.status.rawValue))])),
             ("code", .null), ("message", .null), ("requestId", .string(created.requestId)),
         ])
-    }
-
-    /// The request body: `pictureId` (number or numeric string) and optional `parameters`.
-    static func parseBody(_ request: FastCGIRequest) throws(BusinessError) -> (Int64, OutPaintingParameters) {
-        guard !request.bodyTooLarge else { throw BusinessError(.paramsError, "请求体过大") }
-        guard !request.body.isEmpty else { throw BusinessError(.paramsError) }
-        guard let json = try? JSONParser().parse(request.body), case .object = json else {
-            throw BusinessError(.paramsError, "请求体必须是 JSON 对象")
-        }
-        guard let raw = json["pictureId"], let pictureID = HostID.parse(raw) else {
-            throw BusinessError(.paramsError, "pictureId 无效")
-        }
-        return (pictureID, try OutPaintingParameters.parse(json["parameters"]))
     }
 
     /// Submits to DashScope, waiting out its 2/s submission quota within the configured budget.

@@ -39,12 +39,12 @@ public enum DashScopeTime {
     }
 
     private static func components(_ epochSeconds: Double) -> (tm, Int) {
-        let whole = Int(epochSeconds.rounded(.down))
-        let millis = Int(((epochSeconds - Double(whole)) * 1000).rounded(.down))
-        var t = time_t(whole + offsetSeconds)
+        let totalMilliseconds = Int((epochSeconds * 1000).rounded())
+        let whole = totalMilliseconds.quotientAndRemainder(dividingBy: 1000)
+        var t = time_t(whole.quotient + offsetSeconds)
         var result = tm()
         gmtime_r(&t, &result)
-        return (result, min(millis, 999))
+        return (result, whole.remainder)
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -36,7 +36,7 @@ public struct QueryBudget: Sendable {
     /// Milliseconds until at least one token is available.
     public mutating func millisecondsUntilAvailable(now: Int64) -> Int64 {
         refill(now)
-        let blocked = max(blockedUntil - now, 0)
+        let blocked = now >= blockedUntil ? 0 : blockedUntil - now
         let missing = tokens >= 1 ? 0 : Int64(((1 - tokens) / ratePerSecond * 1000).rounded(.up))
         return max(blocked, missing)
     }

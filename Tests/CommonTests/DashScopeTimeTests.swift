@@ -1,0 +1,22 @@
+import Testing
+@testable import Common
+
+@Suite("DashScope time formats (UTC+8)")
+struct DashScopeTimeTests {
+    @Test("task times and list filters")
+    func formats() {
+        // 2024-05-16 05:50:01.247 UTC = 13:50:01.247 in Beijing
+        let t = 1_715_838_601.247
+        #expect(DashScopeTime.taskTime(t) == "2024-05-16 13:50:01.247")
+        #expect(DashScopeTime.filterTime(t) == "20240516135001")
+        #expect(DashScopeTime.parseFilterTime("20240516135001") == 1_715_838_601)
+        #expect(DashScopeTime.parseFilterTime("2024051613500") == nil)
+        #expect(DashScopeTime.parseFilterTime("20241316135001") == nil)
+    }
+
+    @Test("path escaping keeps ids from changing the URL")
+    func escaping() {
+        #expect(DashScopeClient.pathEscape("a-b_c.d~e") == "a-b_c.d~e")
+        #expect(DashScopeClient.pathEscape("../x?y#z") == "..%2Fx%3Fy%23z")
+    }
+}

@@ -1,0 +1,141 @@
+import Testing
+@testable import Common
+
+@Suite("the in-memory schedule of followed tasks")
+struct TaskTrackerTests {
+    @Test("due tasks come out earliest first; a task not due never blocks the ones behind it")
+    func ordering() {
+        var t = TaskTracker()
+        t.follow(taskId: "late", partition: 0, dueAt: 5000, checks: 0, deadlineAt: 1_000_000)
+        t.follow(taskId: "early", partition: 0, dueAt: 100, checks: 0, deadlineAt: 1_000_000)
+        t.follow(taskId: "mid", partition: 1, dueAt: 200, checks: 0, deadlineAt: 1_000_000)
+        #expect(t.nextDueAt() == 100)
+        #expect(t.takeDue(now: 300, limit: 10).map(\.taskId) == ["early", "mid"])
+        #expect(t.nextDueAt() == 5000)
+        #expect(t.takeDue(now: 300, limit: 10).isEmpty)
+    }
+
+    @Test("the limit caps a round; the rest stay due")
+    func limit() {
+        var t = TaskTracker()
+        for i in 0..<5 { t.follow(taskId: "t\(i)", partition: 0, dueAt: Int64(i), checks: 0, deadlineAt: 100) }
+        #expect(t.takeDue(now: 10, limit: 2).map(\.taskId) == ["t0", "t1"])
+        #expect(t.takeDue(now: 10, limit: 10).map(\.taskId) == ["t2", "t3", "t4"])
+    }
+
+    @Test("duplicate follow keeps the first schedule; reschedule replaces it")
+    func duplicatesAndReschedule() {
+        var t = TaskTracker()
+        let added = t.follow(taskId: "a", partition: 0, dueAt: 100, checks: 2, deadlineAt: 1000)
+        let addedAgain = t.follow(taskId: "a", partition: 0, dueAt: 0, checks: 0, deadlineAt: 1000)
+        #expect(added && !addedAgain)
+        let due = t.takeDue(now: 100, limit: 10)
+        #expect(due.map(\.checks) == [2])
+        t.reschedule(taskId: "a", dueAt: 400, checks: 3)
+        #expect(t.takeDue(now: 399, limit: 10).isEmpty)
+        #expect(t.takeDue(now: 400, limit: 10).map(\.checks) == [3])
+        #expect(t.count == 1)
+    }
+
+    @Test("an in-flight task is not handed out twice")
+    func inFlight() {
+        var t = TaskTracker()
+        t.follow(taskId: "a", partition: 0, dueAt: 0, checks: 0, deadlineAt: 1000)
+        #expect(t.takeDue(now: 0, limit: 10).count == 1)
+        #expect(t.takeDue(now: 10_000, limit: 10).isEmpty)
+        #expect(t.nextDueAt() == nil)
+    }
+
+    @Test("a revoked partition's tasks are dropped; forget stops following")
+    func dropAndForget() {
+        var t = TaskTracker()
+        t.follow(taskId: "a", partition: 0, dueAt: 0, checks: 0, deadlineAt: 1000)
+        t.follow(taskId: "b", partition: 1, dueAt: 0, checks: 0, deadlineAt: 1000)
+        t.follow(taskId: "c", partition: 1, dueAt: 0, checks: 0, deadlineAt: 1000)
+        #expect(t.drop(partition: 1) == 2)
+        #expect(t.takeDue(now: 0, limit: 10).map(\.taskId) == ["a"])
+        t.forget("a")
+        #expect(t.count == 0 && !t.isFollowing("a"))
+    }
+}
+
+@Suite("back-off and the check decision")
+struct CheckDecisionTests {
+    let schedule = BackoffSchedule(firstCheck: .seconds(1), initial: .seconds(1), multiplier: 2, cap: .seconds(5), jitter: 0)
+
+    @Test("exponential, capped")
+    func exponential() {
+        let delays = (1...6).map { schedule.delayMilliseconds(afterChecks: $0, random: 0.5) }
+        #expect(delays == [1000, 2000, 4000, 5000, 5000, 5000])
+    }
+
+    @Test("jitter stays within ±jitter of the delay")
+    func jitter() {
+        let s = BackoffSchedule(initial: .seconds(2), multiplier: 1, cap: .seconds(10), jitter: 0.2)
+        #expect(s.delayMilliseconds(afterChecks: 1, random: 0) == 1600)
+        #expect(s.delayMilliseconds(afterChecks: 1, random: 0.999_999) == 2399)
+    }
+
+    func view(_ status: TaskStatus) -> Result<DashScopeTaskView, DashScopeError> {
+        .success(DashScopeTaskView(taskId: "t", status: status))
+    }
+
+    func failure(_ kind: DashScopeError.Kind, retryAfter: Double? = nil) -> Result<DashScopeTaskView, DashScopeError> {
+        .failure(DashScopeError(kind: kind, httpStatus: kind == .throttled ? 429 : 500, code: nil, message: nil,
+                                requestId: nil, retryAfterSeconds: retryAfter))
+    }
+
+    @Test("final statuses finish; running ones are rescheduled by back-off")
+    func statuses() {
+        for s in [TaskStatus.succeeded, .failed, .canceled, .unknown] {
+            #expect(CheckDecision.decide(checks: 0, deadlineAt: 10, now: 0, result: view(s), backoff: schedule, random: 0) == .finished(s))
+        }
+        #expect(CheckDecision.decide(checks: 2, deadlineAt: 10_000, now: 0, result: view(.running), backoff: schedule, random: 0)
+                == .stillRunning(.running, nextInMilliseconds: 4000))
+    }
+
+    @Test("past the deadline a running task expires; a final answer still wins")
+    func deadline() {
+        #expect(CheckDecision.decide(checks: 9, deadlineAt: 100, now: 100, result: view(.running), backoff: schedule, random: 0) == .expire)
+        #expect(CheckDecision.decide(checks: 9, deadlineAt: 100, now: 100, result: view(.succeeded), backoff: schedule, random: 0)
+                == .finished(.succeeded))
+    }
+
+    @Test("429 waits at least the throttle pause (or Retry-After); other errors back off")
+    func failures() {
+        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.throttled), backoff: schedule, random: 0)
+                == .retryLater(inMilliseconds: 2000, throttled: true))
+        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.throttled, retryAfter: 7), backoff: schedule, random: 0)
+                == .retryLater(inMilliseconds: 7000, throttled: true))
+        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.server), backoff: schedule, random: 0)
+                == .retryLater(inMilliseconds: 1000, throttled: false))
+    }
+}
+
+@Suite("query budget")
+struct QueryBudgetTests {
+    @Test("hands out at most the rate per second, refilling with time")
+    func rate() {
+        var b = QueryBudget(ratePerSecond: 10)
+        #expect(b.take(100, now: 0) == 10)
+        #expect(b.take(1, now: 0) == 0)
+        #expect(b.millisecondsUntilAvailable(now: 0) == 100)
+        #expect(b.take(100, now: 500) == 5)
+        #expect(b.take(100, now: 10_000) == 10)
+    }
+
+    @Test("a 429 penalty blocks every token until it ends")
+    func penalty() {
+        var b = QueryBudget(ratePerSecond: 10)
+        b.penalize(forMilliseconds: 2000, now: 0)
+        #expect(b.available(now: 1999) == 0)
+        #expect(b.millisecondsUntilAvailable(now: 1000) == 1000)
+        #expect(b.available(now: 2000) == 10)
+    }
+
+    @Test("no overflow before any use")
+    func fresh() {
+        var b = QueryBudget(ratePerSecond: 1)
+        #expect(b.millisecondsUntilAvailable(now: Int64.max / 2) == 0)
+    }
+}

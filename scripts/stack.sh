@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# The local stack: MariaDB, the tansu Kafka broker, the DevServer, FcgiApp, the Poller and nginx,
+# each a plain process under scripts/supervise.sh, state in .run/.
+#   stack.sh up      start what is not running; exit 0 once everything is healthy
+#   stack.sh down    stop everything this checkout started
+#   stack.sh status  show each component
+#   stack.sh run     up, then stay in the foreground until Ctrl-C, then down
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+RUN_DIR="${RUN_DIR:-$REPO/.run}"
+export RUN_DIR
+TOOLS="${OUTPAINTING_TOOLS:-/opt/outpainting-dev}"
+
+# Local addresses (override by environment).
+export NGINX_HOST="${NGINX_HOST:-127.0.0.1}" NGINX_PORT="${NGINX_PORT:-8080}"
+export MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3307}"
+export MYSQL_DATABASE="${MYSQL_DATABASE:-image_host}" MYSQL_USER="${MYSQL_USER:-outpaint}" MYSQL_PASSWORD="${MYSQL_PASSWORD:-outpaint}"
+export BROKER_HOST="${BROKER_HOST:-127.0.0.1}" BROKER_PORT="${BROKER_PORT:-19092}"
+export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-$BROKER_HOST:$BROKER_PORT}"
+export KAFKA_TOPIC="${KAFKA_TOPIC:-outpainting-task}" KAFKA_TOPIC_PARTITIONS="${KAFKA_TOPIC_PARTITIONS:-4}"
+export DEVSERVER_HOST="${DEVSERVER_HOST:-127.0.0.1}" DEVSERVER_PORT="${DEVSERVER_PORT:-8089}"
+export DASHSCOPE_BASE_URL="${DASHSCOPE_BASE_URL:-http://$DEVSERVER_HOST:$DEVSERVER_PORT/api/v1}"
+export DASHSCOPE_API_KEY="${DASHSCOPE_API_KEY:-sk-local-dev}" DEVSERVER_API_KEY="${DEVSERVER_API_KEY:-sk-local-dev}"
+export DASHSCOPE_QUERY_TIMEOUT_MS="${DASHSCOPE_QUERY_TIMEOUT_MS:-3000}"
+export LOGIN_URL="${LOGIN_URL:-http://$DEVSERVER_HOST:$DEVSERVER_PORT/api/user/get/login}"
+export FCGI_LISTEN="${FCGI_LISTEN:-$RUN_DIR/fcgi.sock}"
+# The test broker joins a group in ~1 s with these (its default 45 s session makes joins take 23 s).
+export KAFKA_CONSUMER_SESSION_TIMEOUT_MS="${KAFKA_CONSUMER_SESSION_TIMEOUT_MS:-2000}"
+export KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS="${KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS:-500}"
+export KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS="${KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS:-6000}"
+
+LOG="$RUN_DIR/log"
+MARIADB_DIR="$RUN_DIR/mariadb"
+MARIADB_SOCK="$RUN_DIR/mariadb.sock"
+COMPONENTS=(mariadb broker devserver fcgi poller nginx)
+
+say() { printf '[stack] %s\n' "$*"; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+bin_dir() { (cd "$REPO" && swift build --show-bin-path); }
+
+alive() {  # alive NAME: the supervisor runs
+  local f="$RUN_DIR/$1.supervisor.pid"
+  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+start() {  # start NAME COMMAND…
+  local name="$1"; shift
+  if alive "$name"; then return 0; fi
+  say "starting $name"
+  nohup setsid "$REPO/scripts/supervise.sh" "$name" "$LOG/$name.log" "$@" </dev/null >/dev/null 2>&1 &
+  echo $! >"$RUN_DIR/$name.supervisor.pid"
+}
+
+wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND…
+  local what="$1" seconds="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$what not ready after ${seconds}s (see $LOG/)"
+    sleep 0.2
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+mysql_root() { env -u MYSQL_HOST mariadb --protocol=socket --socket="$MARIADB_SOCK" -uroot "$@"; }
+
+# MARK: - components
+
+up_mariadb() {
+  mkdir -p "$MARIADB_DIR"
+  if [ ! -d "$MARIADB_DIR/data/mysql" ]; then
+    say "initializing MariaDB data directory"
+    mariadb-install-db --user=root --datadir="$MARIADB_DIR/data" --auth-root-authentication-method=normal \
+      >"$LOG/mariadb-install.log" 2>&1 || die "mariadb-install-db failed (see $LOG/mariadb-install.log)"
+  fi
+  start mariadb mariadbd --no-defaults --user=root --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCK" \
+    --pid-file="$MARIADB_DIR/mariadbd.pid" --port="$MYSQL_PORT" --bind-address="$MYSQL_HOST" \
+    --log-error="$LOG/mariadb-error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+  wait_for "MariaDB" 60 env -u MYSQL_HOST mariadb-admin --protocol=socket --socket="$MARIADB_SOCK" -uroot ping
+  # The install creates anonymous ''@localhost users that shadow 'u'@'%': drop them, and create
+  # the app user for both names 127.0.0.1 resolves to.
+  mysql_root <<SQL
+CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+DELETE FROM mysql.global_priv WHERE User = '';
+CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
+CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
+CREATE USER IF NOT EXISTS '$MYSQL_USER'@'%' IDENTIFIED BY '$MYSQL_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'%';
+FLUSH PRIVILEGES;
+SQL
+  # Dev only: the host's tables and demo rows (production already has them).
+  mysql_root "$MYSQL_DATABASE" <"$REPO/sql/dev/host_schema.sql"
+  mysql_root "$MYSQL_DATABASE" <"$REPO/sql/dev/demo_data.sql"
+  (cd "$REPO" && "$BIN/outpainting-poller" migrate --directory "$REPO/sql/migrations") >>"$LOG/migrate.log" 2>&1 \
+    || die "migrations failed (see $LOG/migrate.log)"
+}
+
+up_broker() {
+  [ -x "$TOOLS/tansu" ] || die "tansu broker missing: run scripts/setup.sh"
+  start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
+    --advertised-listener-url "tcp://$BROKER_HOST:$BROKER_PORT"
+  wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
+  # Memory-only broker: (re)create the topic; "already exists" is fine.
+  "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
+    "$KAFKA_TOPIC" >>"$LOG/broker-topics.log" 2>&1 || true
+}
+
+up_devserver() {
+  start devserver "$BIN/outpainting-devserver"
+  wait_for "DevServer" 30 curl -fsS "http://$DEVSERVER_HOST:$DEVSERVER_PORT/healthz"
+}
+
+up_fcgi() {
+  start fcgi "$BIN/outpainting-fcgi"
+  wait_for "FcgiApp socket" 30 test -S "$FCGI_LISTEN"
+}
+
+up_poller() {
+  start poller "$BIN/outpainting-poller"
+}
+
+up_nginx() {
+  local prefix="$RUN_DIR/nginx" user_directive=""
+  mkdir -p "$prefix/conf" "$prefix/tmp" "$prefix/logs"
+  [ "$(id -u)" -eq 0 ] && user_directive="user root;"
+  cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$prefix/conf/"
+  sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@REPO@|$REPO|g" -e "s|@NGINX_HOST@|$NGINX_HOST|g" \
+      -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
+      -e "s|@DEVSERVER_HOST@|$DEVSERVER_HOST|g" -e "s|@DEVSERVER_PORT@|$DEVSERVER_PORT|g" \
+      "$REPO/nginx/local-stack.conf.template" >"$prefix/conf/nginx.conf"
+  nginx -t -q -p "$prefix" -c conf/nginx.conf 2>>"$LOG/nginx-error.log" || die "nginx config invalid (see $LOG/nginx-error.log)"
+  start nginx nginx -p "$prefix" -c conf/nginx.conf
+}
+
+healthy_via_nginx() {
+  curl -fsS "http://$NGINX_HOST:$NGINX_PORT/api/picture/out_painting/get_task?taskId=health" | grep -q '"code":40100'
+}
+
+cmd_up() {
+  mkdir -p "$LOG"
+  command -v mariadbd >/dev/null || die "MariaDB missing: run scripts/setup.sh"
+  BIN="$(bin_dir)"
+  [ -x "$BIN/outpainting-fcgi" ] || die "binaries missing in $BIN: run 'swift build' (make build)"
+  up_mariadb
+  up_broker
+  up_devserver
+  up_fcgi
+  up_poller
+  up_nginx
+  wait_for "nginx → FcgiApp" 30 healthy_via_nginx
+  for c in "${COMPONENTS[@]}"; do alive "$c" || die "$c is not running (see $LOG/$c.log)"; done
+  say "all healthy"
+}
+
+cmd_down() {
+  local c f pid
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    c="${COMPONENTS[$i]}"
+    f="$RUN_DIR/$c.supervisor.pid"
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      say "stopping $c"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        say "$c did not stop in 15 s; killing it"
+        [ -f "$RUN_DIR/$c.pid" ] && kill -KILL "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    fi
+    rm -f "$f" "$RUN_DIR/$c.pid"
+  done
+}
+
+cmd_status() {
+  local c rc=0
+  for c in "${COMPONENTS[@]}"; do
+    if alive "$c"; then
+      printf '%-10s running (pid %s)\n' "$c" "$(cat "$RUN_DIR/$c.pid" 2>/dev/null || echo '?')"
+    else
+      printf '%-10s stopped\n' "$c"; rc=1
+    fi
+  done
+  return $rc
+}
+
+banner() {
+  cat <<TXT
+
+  Local stack is up.
+    nginx (the host's front door)   http://$NGINX_HOST:$NGINX_PORT/
+    create a task                   curl -s -b 'SESSION=dev-user-1' -H 'Content-Type: application/json' \\
+                                      -d '{"pictureId":1,"parameters":{"xScale":1.5,"yScale":1.5}}' \\
+                                      http://$NGINX_HOST:$NGINX_PORT/api/picture/out_painting/create_task
+    follow it                       curl -s -b 'SESSION=dev-user-1' \\
+                                      'http://$NGINX_HOST:$NGINX_PORT/api/picture/out_painting/get_task?taskId=<taskId>'
+    DevServer (fake DashScope)      http://$DEVSERVER_HOST:$DEVSERVER_PORT/_sim/stats
+    MariaDB                         mariadb -h$MYSQL_HOST -P$MYSQL_PORT -u$MYSQL_USER -p$MYSQL_PASSWORD $MYSQL_DATABASE
+    Kafka broker                    $KAFKA_BOOTSTRAP_SERVERS (topic $KAFKA_TOPIC)
+    logs                            $LOG/
+TXT
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  run)
+    cmd_up
+    banner
+    trap 'echo; cmd_down; exit 0' INT TERM
+    say "Ctrl-C stops the stack"
+    while :; do sleep 1; done
+    ;;
+  *) echo "usage: $0 up|down|status|run" >&2; exit 2 ;;
+esac
