@@ -29,6 +29,8 @@ export FCGI_LISTEN="${FCGI_LISTEN:-$RUN_DIR/fcgi.sock}"
 export KAFKA_CONSUMER_SESSION_TIMEOUT_MS="${KAFKA_CONSUMER_SESSION_TIMEOUT_MS:-2000}"
 export KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS="${KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS:-500}"
 export KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS="${KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS:-6000}"
+# Find orphaned tasks (produce failed, message lost) within seconds locally; production defaults are 15 s / 10 s.
+export POLLER_RECONCILE_INTERVAL_S="${POLLER_RECONCILE_INTERVAL_S:-3}" POLLER_ORPHAN_UNCLAIMED_S="${POLLER_ORPHAN_UNCLAIMED_S:-5}"
 
 LOG="$RUN_DIR/log"
 MARIADB_DIR="$RUN_DIR/mariadb"
@@ -90,6 +92,9 @@ CREATE USER IF NOT EXISTS '$MYSQL_USER'@'%' IDENTIFIED BY '$MYSQL_PASSWORD';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`$MYSQL_DATABASE\`.* TO '$MYSQL_USER'@'%';
+-- Dev/test only: integration tests create and drop scratch schemas named outpaint_it_*.
+GRANT ALL PRIVILEGES ON \`outpaint\_it\_%\`.* TO '$MYSQL_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`outpaint\_it\_%\`.* TO '$MYSQL_USER'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
   # Dev only: the host's tables and demo rows (production already has them).
