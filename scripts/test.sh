@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make test: bring the local stack up (if it is not already), run every test — unit tests and the
 # integration tests against real nginx, MariaDB, the Kafka broker and the DevServer — and stop what
-# this run started.
+# this run started. The last line printed is Swift's test summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mkdir -p .run
+results=.run/test-output.log
 started=0
 scripts/stack.sh status >/dev/null 2>&1 || started=1
 finish() {
@@ -13,10 +15,13 @@ finish() {
     echo "---- last lines of the stack's logs (.run/log) ----"
     for f in .run/log/*.log; do echo "== $f"; tail -n 15 "$f"; done
   fi
-  if [ "$started" -eq 1 ]; then scripts/stack.sh down; fi
+  if [ "$started" -eq 1 ]; then scripts/stack.sh down >.run/stack-down.log 2>&1 || cat .run/stack-down.log; fi
+  # Repeat the summary so the run ends with it (the stack's shutdown printed after it).
+  [ -f "$results" ] && grep -E "Test run with .* (passed|failed)" "$results" | tail -n 1
   exit "$rc"
 }
 trap finish EXIT
 
 scripts/stack.sh up
-OUTPAINTING_INTEGRATION=1 swift test
+rm -f "$results"
+OUTPAINTING_INTEGRATION=1 swift test 2>&1 | tee "$results"
