@@ -21,11 +21,7 @@ struct ResponderCommand: AsyncParsableCommand {
         let env = EnvironmentReader.process
         let logger = LoggingSetup.bootstrap(label: "outpainting.fcgi", environment: env)
         let config = try ResponderConfiguration.fromEnvironment(env)
-        MySQLConnection.initializeLibrary()
-        HTTPClient.initializeLibrary()
-        guard KafkaLibrary.versionNumber >= KafkaLibrary.minimumVersionNumber else {
-            throw ValidationError("librdkafka \(KafkaLibrary.versionString) is loaded; >= 2.1.2 is required (run scripts/setup.sh)")
-        }
+        try NativeLibraries.initialize()
 
         let producer = try KafkaProducer(properties: config.kafkaProducer, logger: logger)
         let server = try FastCGIServer<ResponderWorker>(address: config.listen, logger: logger)

@@ -28,11 +28,7 @@ struct PollerCommand: AsyncParsableCommand {
             let env = EnvironmentReader.process
             let logger = LoggingSetup.bootstrap(label: "outpainting.poller", environment: env)
             let config = try PollerConfiguration.fromEnvironment(env)
-            MySQLConnection.initializeLibrary()
-            HTTPClient.initializeLibrary()
-            guard KafkaLibrary.versionNumber >= KafkaLibrary.minimumVersionNumber else {
-                throw ValidationError("librdkafka \(KafkaLibrary.versionString) is loaded; >= 2.1.2 is required (run scripts/setup.sh)")
-            }
+            try NativeLibraries.initialize()
             let service = PollerService(config: config, logger: logger)
             let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger))
