@@ -29,6 +29,10 @@ export FCGI_LISTEN="${FCGI_LISTEN:-$RUN_DIR/fcgi.sock}"
 export KAFKA_CONSUMER_SESSION_TIMEOUT_MS="${KAFKA_CONSUMER_SESSION_TIMEOUT_MS:-2000}"
 export KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS="${KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS:-500}"
 export KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS="${KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS:-6000}"
+# Completion events: the DevServer plays EventBridge and posts "task finished" to FcgiApp via nginx.
+export HINT_PATH="${HINT_PATH:-/api/outpainting/dashscope-event}" HINT_TOKEN="${HINT_TOKEN:-local-dev-hint-token-0123456789}"
+export DEVSERVER_EVENT_URL="${DEVSERVER_EVENT_URL-http://$NGINX_HOST:$NGINX_PORT$HINT_PATH?token=$HINT_TOKEN}"
+export KAFKA_DLT_TOPIC="${KAFKA_DLT_TOPIC:-$KAFKA_TOPIC-dlt}"
 # Find orphaned tasks (produce failed, message lost) within seconds locally; production defaults are 15 s / 10 s.
 export POLLER_RECONCILE_INTERVAL_S="${POLLER_RECONCILE_INTERVAL_S:-3}" POLLER_ORPHAN_UNCLAIMED_S="${POLLER_ORPHAN_UNCLAIMED_S:-5}"
 
@@ -104,14 +108,22 @@ SQL
     || die "migrations failed (see $LOG/migrate.log)"
 }
 
+# Memory-only broker: (re)create the topics; "already exists" is fine. Also run by the supervisor
+# after every broker restart (the restarted broker has lost them).
+ensure_topics() {
+  local t
+  for t in "$KAFKA_TOPIC" "$KAFKA_DLT_TOPIC"; do
+    "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
+      "$t" >>"$LOG/broker-topics.log" 2>&1 || true
+  done
+}
+
 up_broker() {
   [ -x "$TOOLS/tansu" ] || die "tansu broker missing: run scripts/setup.sh"
-  start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
+  AFTER_START="$REPO/scripts/stack.sh ensure-topics" start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
     --advertised-listener-url "tcp://$BROKER_HOST:$BROKER_PORT"
   wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
-  # Memory-only broker: (re)create the topic; "already exists" is fine.
-  "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
-    "$KAFKA_TOPIC" >>"$LOG/broker-topics.log" 2>&1 || true
+  ensure_topics
 }
 
 up_devserver() {
@@ -213,6 +225,9 @@ TXT
 
 case "${1:-}" in
   up) cmd_up ;;
+  ensure-topics)
+    wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
+    ensure_topics ;;
   down) cmd_down ;;
   status) cmd_status ;;
   run)

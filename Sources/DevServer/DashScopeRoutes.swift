@@ -83,7 +83,7 @@ struct DashScopeRoutes: Sendable {
     private func query(_ request: Request, id: String) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = admitQuery() { return refusal }
+        if let refusal = try await admitQuery() { return refusal }
         let requestID = Self.requestID()
         guard let (task, status) = sim.task(id) else {
             return ok(.object([("request_id", .string(requestID)),
@@ -121,7 +121,7 @@ struct DashScopeRoutes: Sendable {
     private func list(_ request: Request) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = admitQuery() { return refusal }
+        if let refusal = try await admitQuery() { return refusal }
         let q = request.uri.queryParameters
         let pageNo = q.get("page_no").flatMap { Int($0) } ?? 1
         let pageSize = q.get("page_size").flatMap { Int($0) } ?? 10
@@ -182,7 +182,7 @@ struct DashScopeRoutes: Sendable {
     private func cancel(_ request: Request, id: String) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = admitQuery() { return refusal }
+        if let refusal = try await admitQuery() { return refusal }
         switch sim.cancel(id) {
         case .canceled:
             return ok(.object([("request_id", .string(Self.requestID()))]))
@@ -204,11 +204,20 @@ struct DashScopeRoutes: Sendable {
         return nil
     }
 
-    private func admitQuery() -> Response? {
+    private func admitQuery() async throws -> Response? {
         switch sim.admitQuery() {
-        case .allowed: nil
-        case .throttled: error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
-        case .serverError: error(500, "InternalError", "An internal error has occured, please try again later or contact service support.")
+        case .allowed:
+            return nil
+        case .throttled:
+            return error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+        case .serverError:
+            return error(500, "InternalError", "An internal error has occured, please try again later or contact service support.")
+        case .slow(let ms):
+            try await Task.sleep(for: .milliseconds(ms))
+            return nil
+        case .malformed:
+            return Response(status: .ok, headers: [.contentType: "text/html"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: "<html><body>502 Bad Gateway</body></html>")))
         }
     }
 

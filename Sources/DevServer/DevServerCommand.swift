@@ -16,7 +16,8 @@ struct DevServerCommand: AsyncParsableCommand {
 
             Environment: DEVSERVER_HOST (127.0.0.1), DEVSERVER_PORT (8089), DEVSERVER_PUBLIC_URL,
             DEVSERVER_API_KEY (sk-local-dev), DEVSERVER_LATENCY_MS (0), DEVSERVER_QUERY_QPS_LIMIT (20),
-            DEVSERVER_CREATE_QPS_LIMIT (2), DEVSERVER_MAX_RUNNING (0 = unlimited), MYSQL_* (see README), LOG_LEVEL.
+            DEVSERVER_CREATE_QPS_LIMIT (2), DEVSERVER_MAX_RUNNING (0 = unlimited), DEVSERVER_EVENT_URL (where
+            "task finished" events are POSTed; unset = none), MYSQL_* (see README), LOG_LEVEL.
             """)
 
     func run() async throws {
@@ -24,6 +25,7 @@ struct DevServerCommand: AsyncParsableCommand {
         let logger = LoggingSetup.bootstrap(label: "outpainting.devserver", environment: env)
         let config = try DevServerConfiguration.fromEnvironment(env)
         MySQLConnection.initializeLibrary()
+        HTTPClient.initializeLibrary()
 
         let database = BlockingExecutor<MySQLSession>(name: "devserver-db", threads: 2) {
             MySQLSession(configuration: config.mysql, logger: logger)
@@ -36,9 +38,11 @@ struct DevServerCommand: AsyncParsableCommand {
         ControlRoutes(sim: sim).register(on: router)
         router.get("/healthz") { _, _ in "ok" }
 
+        let events = CompletionEventSender(sim: sim, senders: BlockingExecutor(name: "devserver-events", threads: 1) { HTTPClient() },
+                                           logger: logger)
         let app = Application(router: router, configuration: .init(address: .hostname(config.host, port: config.port),
                                                                     serverName: "outpainting-devserver"),
-                              logger: logger)
+                              services: [events], logger: logger)
         logger.info("DevServer listening (DEV ONLY: fake DashScope and login)",
                     metadata: ["address": "\(config.host):\(config.port)", "settings": "\(config.simulation.json.serialized)"])
         try await app.runService()

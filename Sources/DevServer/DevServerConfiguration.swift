@@ -21,6 +21,7 @@ struct DevServerConfiguration: Sendable {
         c.simulation.queryQPSLimit = try env.int("DEVSERVER_QUERY_QPS_LIMIT", default: 20, range: 0...1_000_000)
         c.simulation.createQPSLimit = try env.int("DEVSERVER_CREATE_QPS_LIMIT", default: 2, range: 0...1_000_000)
         c.simulation.maxRunning = try env.int("DEVSERVER_MAX_RUNNING", default: 0, range: 0...1_000_000)
+        c.simulation.eventTargetURL = env.raw("DEVSERVER_EVENT_URL")
         c.mysql = try MySQLConfiguration.fromEnvironment(env)
         return c
     }
@@ -35,6 +36,13 @@ struct SimulationSettings: Sendable {
     var createQPSLimit = 2
     /// Tasks running at once per account; the rest stay PENDING. 0 = unlimited.
     var maxRunning = 0
+    /// Fraction of task queries answered after `slowMs` (beyond a client's timeout).
+    var querySlowRate = 0.0
+    var slowMs = 10_000
+    /// Fraction of task queries answered 200 with a body that is not JSON.
+    var queryMalformedRate = 0.0
+    /// Where "task finished" events are POSTed (as EventBridge would); nil = none.
+    var eventTargetURL: String?
 
     var json: JSONValue {
         .object([
@@ -44,6 +52,10 @@ struct SimulationSettings: Sendable {
             ("query_qps_limit", .int(queryQPSLimit)),
             ("create_qps_limit", .int(createQPSLimit)),
             ("max_running", .int(maxRunning)),
+            ("query_slow_rate", .double(querySlowRate)),
+            ("slow_ms", .int(slowMs)),
+            ("query_malformed_rate", .double(queryMalformedRate)),
+            ("event_target_url", .optionalString(eventTargetURL)),
         ])
     }
 }

@@ -62,6 +62,29 @@ struct ImageRoutes: Sendable {
     }
 }
 
+extension ControlRoutes {
+    /// How one `/_sim/config` member changes the settings; nil for an unknown key or a bad value.
+    static func change(_ key: String, _ value: JSONValue) -> ((inout SimulationSettings) -> Void)? {
+        let count = value.int64Value.flatMap { $0 >= 0 ? Int(clamping: $0) : nil }
+        let rate = value.doubleValue.flatMap { (0...1).contains($0) ? $0 : nil }
+        switch key {
+        case "latency_ms": return count.map { v in { $0.latencyMs = v } }
+        case "query_qps_limit": return count.map { v in { $0.queryQPSLimit = v } }
+        case "create_qps_limit": return count.map { v in { $0.createQPSLimit = v } }
+        case "max_running": return count.map { v in { $0.maxRunning = v } }
+        case "slow_ms": return count.map { v in { $0.slowMs = v } }
+        case "query_error_429_rate": return rate.map { v in { $0.queryError429Rate = v } }
+        case "query_error_500_rate": return rate.map { v in { $0.queryError500Rate = v } }
+        case "query_slow_rate": return rate.map { v in { $0.querySlowRate = v } }
+        case "query_malformed_rate": return rate.map { v in { $0.queryMalformedRate = v } }
+        case "event_target_url":
+            if value.isNull { return { $0.eventTargetURL = nil } }
+            return value.stringValue.map { v in { $0.eventTargetURL = v } }
+        default: return nil
+        }
+    }
+}
+
 /// Run-time control of the simulation: `POST /_sim/config`, `GET /_sim/stats`, `POST /_sim/stats/reset`.
 struct ControlRoutes: Sendable {
     let sim: SimulatedDashScope
@@ -71,29 +94,17 @@ struct ControlRoutes: Sendable {
         router.post("/_sim/config") { request, _ in
             var request = request
             let body = try await request.collectBody(upTo: 64 * 1024)
-            guard let json = try? JSONParser().parse(Array(buffer: body)), case .object = json else {
+            guard let json = try? JSONParser().parse(Array(buffer: body)), case .object(let members) = json else {
                 return DevServerResponse.json(400, .object([("error", .string("body must be a JSON object"))]))
             }
-            func int(_ key: String) -> Int? { json[key]?.int64Value.map { Int(clamping: $0) }.flatMap { $0 >= 0 ? $0 : nil } }
-            func rate(_ key: String) -> Double? { json[key]?.doubleValue.flatMap { (0...1).contains($0) ? $0 : nil } }
-            let known = ["latency_ms", "query_error_429_rate", "query_error_500_rate", "query_qps_limit", "create_qps_limit", "max_running"]
-            if case .object(let members) = json, let bad = members.first(where: { !known.contains($0.0) || $0.1.isNull }) {
-                return DevServerResponse.json(400, .object([("error", .string("unknown or null setting \(bad.0)"))]))
+            var changes: [(inout SimulationSettings) -> Void] = []
+            for (key, value) in members {
+                guard let change = Self.change(key, value) else {
+                    return DevServerResponse.json(400, .object([("error", .string("unknown setting or bad value: \(key)"))]))
+                }
+                changes.append(change)
             }
-            for key in ["latency_ms", "query_qps_limit", "create_qps_limit", "max_running"] where json[key] != nil && int(key) == nil {
-                return DevServerResponse.json(400, .object([("error", .string("\(key) must be a non-negative integer"))]))
-            }
-            for key in ["query_error_429_rate", "query_error_500_rate"] where json[key] != nil && rate(key) == nil {
-                return DevServerResponse.json(400, .object([("error", .string("\(key) must be within 0...1"))]))
-            }
-            let settings = sim.update { s in
-                if let v = int("latency_ms") { s.latencyMs = v }
-                if let v = rate("query_error_429_rate") { s.queryError429Rate = v }
-                if let v = rate("query_error_500_rate") { s.queryError500Rate = v }
-                if let v = int("query_qps_limit") { s.queryQPSLimit = v }
-                if let v = int("create_qps_limit") { s.createQPSLimit = v }
-                if let v = int("max_running") { s.maxRunning = v }
-            }
+            let settings = sim.update { s in changes.forEach { $0(&s) } }
             return DevServerResponse.json(200, settings.json)
         }
         router.get("/_sim/stats") { _, _ in

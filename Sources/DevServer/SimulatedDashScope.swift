@@ -48,7 +48,7 @@ final class SimulatedDashScope: Sendable {
 
     // MARK: - Admission
 
-    enum Admission { case allowed, throttled, serverError }
+    enum Admission: Equatable { case allowed, throttled, serverError, slow(milliseconds: Int), malformed }
 
     /// Counts a create and applies the submission quota.
     func admitCreate() -> Admission {
@@ -64,9 +64,15 @@ final class SimulatedDashScope: Sendable {
         state.withLock { s in
             s.stats.queries += 1
             guard s.queryLimiter.allow(at: Self.now) else { s.stats.throttled += 1; return .throttled }
-            let roll = Double.random(in: 0..<1)
-            if roll < s.settings.queryError429Rate { s.stats.throttled += 1; return .throttled }
-            if roll < s.settings.queryError429Rate + s.settings.queryError500Rate { s.stats.serverErrors += 1; return .serverError }
+            var roll = Double.random(in: 0..<1)
+            let settings = s.settings
+            if roll < settings.queryError429Rate { s.stats.throttled += 1; return .throttled }
+            roll -= settings.queryError429Rate
+            if roll < settings.queryError500Rate { s.stats.serverErrors += 1; return .serverError }
+            roll -= settings.queryError500Rate
+            if roll < settings.querySlowRate { return .slow(milliseconds: settings.slowMs) }
+            roll -= settings.querySlowRate
+            if roll < settings.queryMalformedRate { return .malformed }
             return .allowed
         }
     }
@@ -85,6 +91,14 @@ final class SimulatedDashScope: Sendable {
 
     func all() -> [(SimulatedAccount.Task, TaskStatus)] {
         state.withLock { $0.account.all(at: Self.now) }
+    }
+
+    /// Tasks finished since the last call (and the events' target), for completion events.
+    func drainFinished() -> (String?, [(SimulatedAccount.Task, TaskStatus)]) {
+        state.withLock { s in
+            let finished = s.account.drainFinished(at: Self.now)
+            return (s.settings.eventTargetURL, finished)
+        }
     }
 
     func cancel(_ id: String) -> SimulatedAccount.CancelResult {

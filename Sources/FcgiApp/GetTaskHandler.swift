@@ -18,7 +18,8 @@ struct GetTaskHandler {
         guard record.userId == user.id || user.isAdmin else { throw BusinessError(.noAuth) }
 
         if !record.status.isFinal,
-           record.millisecondsSinceCheck.map({ $0 >= configuration.liveCheckInterval.milliseconds }) ?? true {
+           record.millisecondsSinceCheck.map({ $0 >= configuration.liveCheckInterval.milliseconds }) ?? true,
+           liveCheckAllowed(worker: worker, logger: logger) {
             do {
                 let view = try worker.dashScope.task(taskId)
                 record = try worker.database.with { connection in
@@ -28,8 +29,24 @@ struct GetTaskHandler {
             } catch let error as DashScopeError {
                 // The stored state is still a correct (if older) answer; the Poller keeps following the task.
                 logger.warning("live DashScope check failed; answering from MySQL", metadata: [LogKey.error: "\(error)"])
+                if error.kind == .throttled {
+                    try? QuotaRepository.throttled(worker.database, key: configuration.quotaKey,
+                                                   pauseMilliseconds: CheckDecision.throttledPauseMilliseconds,
+                                                   accountQPS: configuration.accountQueryQPS)
+                }
             }
         }
         return record.hostJSON(requestId: request.params["REQUEST_ID"] ?? UUID().uuidString.lowercased())
+    }
+
+    /// One token from the account's shared query bucket; without one, the answer comes from MySQL.
+    private func liveCheckAllowed(worker: ResponderWorker, logger: Logger) -> Bool {
+        do {
+            return try QuotaRepository.take(worker.database, key: configuration.quotaKey, wanted: 1,
+                                            accountQPS: configuration.accountQueryQPS).granted == 1
+        } catch {
+            logger.warning("cannot read the shared query budget; answering from MySQL", metadata: [LogKey.error: "\(error)"])
+            return false
+        }
     }
 }

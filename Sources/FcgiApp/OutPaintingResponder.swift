@@ -17,6 +17,10 @@ struct OutPaintingResponder: Sendable {
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
         var logger = self.logger
         logger[metadataKey: LogKey.requestID] = "\(request.params["REQUEST_ID"] ?? "-")"
+        if !configuration.hintPath.isEmpty && request.path == configuration.hintPath {
+            guard request.method == "POST" else { return .json(Envelope.failure(BusinessError(.paramsError, "请求方法不支持")), status: 405) }
+            return CompletionHintHandler(configuration: configuration, producer: producer, logger: logger).handle(request, worker: worker)
+        }
         let endpoint: (String, Bool)
         switch request.path {
         case Self.createPath: endpoint = ("POST", true)

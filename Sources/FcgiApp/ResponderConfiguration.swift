@@ -13,11 +13,20 @@ struct ResponderConfiguration: Sendable {
     var liveCheckInterval: Duration = .seconds(3)
     /// How long create_task may keep retrying DashScope's 429 before giving up.
     var createThrottleBudget: Duration = .seconds(3)
+    /// Path of the completion-event endpoint; empty = off.
+    var hintPath = ""
+    /// - Important: a secret; never logged.
+    var hintToken = ""
     var kafkaTopic = "outpainting-task"
     var kafkaAckTimeout: Duration = .seconds(5)
     var kafkaProducer: [String: String] = [:]
     var dashScope = DashScopeConfiguration()
+    /// The account's task-query quota, shared through MySQL with the Pollers.
+    var accountQueryQPS = 20.0
     var mysql = MySQLConfiguration()
+
+    /// The shared bucket's row for this API key.
+    var quotaKey: String { QuotaRepository.quotaKey(apiKey: dashScope.apiKey) }
 
     static func fromEnvironment(_ env: EnvironmentReader) throws -> ResponderConfiguration {
         var c = ResponderConfiguration()
@@ -36,6 +45,11 @@ struct ResponderConfiguration: Sendable {
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 3000)
         c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
+        c.hintPath = env.string("HINT_PATH", default: "")
+        c.hintToken = env.string("HINT_TOKEN", default: "")
+        if !c.hintPath.isEmpty && c.hintToken.utf8.count < 16 {
+            throw EnvironmentReader.InvalidValue(name: "HINT_TOKEN", value: "(hidden)", expected: "a secret of at least 16 characters when HINT_PATH is set")
+        }
         c.kafkaTopic = env.string("KAFKA_TOPIC", default: c.kafkaTopic)
         c.kafkaAckTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
         c.kafkaProducer = [
@@ -43,10 +57,13 @@ struct ResponderConfiguration: Sendable {
             "client.id": "outpainting-fcgi",
             "acks": "all",
             "linger.ms": "1",
+            // Java's partitioner: a task's messages land on the partition the original producer used.
+            "partitioner": "murmur2_random",
             // librdkafka gives up on a message after this; the responder stops waiting at the ack timeout.
             "message.timeout.ms": String(c.kafkaAckTimeout.milliseconds),
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
         c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
+        c.accountQueryQPS = max(1, try env.double("DASHSCOPE_QUERY_QPS", default: c.accountQueryQPS))
         c.mysql = try MySQLConfiguration.fromEnvironment(env)
         return c
     }

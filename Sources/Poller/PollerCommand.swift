@@ -1,5 +1,6 @@
 import ArgumentParser
 import Common
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -18,10 +19,11 @@ struct PollerCommand: AsyncParsableCommand {
             discussion: """
                 Configured by environment variables (README, "Configuration"): KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC,
                 KAFKA_GROUP_ID, KAFKA_CONSUMER_<PROPERTY>, KAFKA_PRODUCER_<PROPERTY>, KAFKA_ACK_TIMEOUT_MS,
-                POLLER_BATCH_MAX, POLLER_BATCH_WAIT_MS, POLLER_QUERY_CONCURRENCY, POLLER_ROUND_MAX, POLLER_QUERY_RATE,
+                POLLER_BATCH_MAX, POLLER_BATCH_WAIT_MS, POLLER_QUERY_CONCURRENCY, POLLER_ROUND_MAX,
                 POLLER_FIRST_CHECK_MS, POLLER_BACKOFF_INITIAL_MS, POLLER_BACKOFF_MULTIPLIER, POLLER_BACKOFF_CAP_MS,
                 POLLER_BACKOFF_JITTER, POLLER_TASK_DEADLINE_S, POLLER_RECONCILE_INTERVAL_S, POLLER_ORPHAN_UNCLAIMED_S,
-                POLLER_ORPHAN_STALE_S, DASHSCOPE_*, MYSQL_*, LOG_LEVEL. Stops gracefully on SIGTERM/SIGINT.
+                POLLER_ORPHAN_STALE_S, POLLER_LIST_QUERIES, POLLER_SHUTDOWN_TIMEOUT_S, KAFKA_DLT_TOPIC,
+                DASHSCOPE_QUERY_QPS, DASHSCOPE_*, MYSQL_*, LOG_LEVEL. Stops gracefully on SIGTERM/SIGINT.
                 """)
 
         func run() async throws {
@@ -90,7 +92,17 @@ struct PollerService: Service {
             await group.next()
             stop.flag.store(true, ordering: .releasing)
             group.cancelAll()
-            await group.waitForAll()
+            // A round stuck beyond its timeouts must not hold the stop forever.
+            group.addTask {
+                try? await Task.sleep(for: config.shutdownTimeout)
+                if !Task.isCancelled {
+                    logger.critical("graceful stop took longer than POLLER_SHUTDOWN_TIMEOUT_S; exiting",
+                                    metadata: ["timeout": "\(config.shutdownTimeout)"])
+                    exit(1)
+                }
+            }
+            await group.next()
+            group.cancelAll()
         }
         await queries.shutdown()
         await producer.close()

@@ -12,14 +12,21 @@ struct PollerConfiguration: Sendable {
     /// Concurrent DashScope queries in a round, and most tasks checked in one round.
     var queryConcurrency = 8
     var roundMax = 100
-    /// The Poller's share of the account's task-query quota (DashScope: 20/s for the whole account).
-    var queryRatePerSecond = 15.0
+    /// The account's task-query quota (DashScope: 20/s for all keys and programs of the account),
+    /// shared through MySQL with every Poller instance and FcgiApp's live checks.
+    var accountQueryQPS = 20.0
+    /// Whether rounds may use the list query (`GET /tasks`) to learn many statuses at once.
+    var listQueries = true
+    /// Where undecodable messages and messages for unknown tasks go, with the reason in headers.
+    var deadLetterTopic = "outpainting-task-dlt"
     var backoff = BackoffSchedule()
     /// A task still not final this long after creation is given up (DashScope fails tasks after 3 h).
     var taskDeadline: Duration = .seconds(3 * 3600 + 600)
     var reconcileInterval: Duration = .seconds(15)
     var orphanUnclaimedAfter: Duration = .seconds(10)
     var orphanStaleAfter: Duration = .seconds(120)
+    /// Longest a graceful stop may take before the process exits anyway.
+    var shutdownTimeout: Duration = .seconds(20)
     var dashScope = DashScopeConfiguration()
     var mysql = MySQLConfiguration()
 
@@ -38,16 +45,19 @@ struct PollerConfiguration: Sendable {
         c.ackTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
         c.producer = [
             "bootstrap.servers": bootstrap, "client.id": "outpainting-poller-reconciler", "acks": "all",
+            "partitioner": "murmur2_random",
             "message.timeout.ms": String(c.ackTimeout.milliseconds),
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
         c.batchMax = try env.int("POLLER_BATCH_MAX", default: c.batchMax, range: 1...100_000)
         c.batchWait = try env.milliseconds("POLLER_BATCH_WAIT_MS", default: 200)
         c.queryConcurrency = try env.int("POLLER_QUERY_CONCURRENCY", default: c.queryConcurrency, range: 1...256)
         c.roundMax = try env.int("POLLER_ROUND_MAX", default: c.roundMax, range: 1...100_000)
-        c.queryRatePerSecond = try env.double("POLLER_QUERY_RATE", default: c.queryRatePerSecond)
-        guard c.queryRatePerSecond > 0 else {
-            throw EnvironmentReader.InvalidValue(name: "POLLER_QUERY_RATE", value: "\(c.queryRatePerSecond)", expected: "positive")
+        c.accountQueryQPS = try env.double("DASHSCOPE_QUERY_QPS", default: c.accountQueryQPS)
+        guard c.accountQueryQPS >= 1 else {
+            throw EnvironmentReader.InvalidValue(name: "DASHSCOPE_QUERY_QPS", value: "\(c.accountQueryQPS)", expected: "a number >= 1")
         }
+        c.listQueries = try env.bool("POLLER_LIST_QUERIES", default: c.listQueries)
+        c.deadLetterTopic = env.string("KAFKA_DLT_TOPIC", default: c.topic + "-dlt")
         c.backoff = BackoffSchedule(
             firstCheck: try env.milliseconds("POLLER_FIRST_CHECK_MS", default: 1000),
             initial: try env.milliseconds("POLLER_BACKOFF_INITIAL_MS", default: 1000),
@@ -58,6 +68,7 @@ struct PollerConfiguration: Sendable {
         c.reconcileInterval = .seconds(try env.int("POLLER_RECONCILE_INTERVAL_S", default: 15, range: 1...86_400))
         c.orphanUnclaimedAfter = .seconds(try env.int("POLLER_ORPHAN_UNCLAIMED_S", default: 10, range: 1...86_400))
         c.orphanStaleAfter = .seconds(try env.int("POLLER_ORPHAN_STALE_S", default: 120, range: 10...86_400))
+        c.shutdownTimeout = .seconds(try env.int("POLLER_SHUTDOWN_TIMEOUT_S", default: 20, range: 1...3600))
         c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
         c.mysql = try MySQLConfiguration.fromEnvironment(env)
         return c

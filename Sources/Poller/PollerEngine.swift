@@ -3,9 +3,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The Poller's loop, run on one owned thread: consume a batch → claim its tasks in MySQL → commit
-/// offsets → check the due tasks concurrently → store the outcomes in one transaction → plan the
-/// next checks → now and then, re-enqueue orphaned tasks.
+/// The Poller's loop, run on one owned thread: consume a batch → claim its tasks in MySQL →
+/// dead-letter what cannot be followed → commit offsets → run a round over the due tasks → now and
+/// then, re-enqueue orphaned tasks.
 ///
 /// Design (README, "Architecture"): MySQL holds each task's state and next-check time; Kafka is the
 /// work and ownership channel — a task belongs to the consumer of the partition its message
@@ -13,23 +13,33 @@ import Synchronization
 /// task waiting for its next check holds no offset and never blocks a partition; the waiting
 /// happens in an in-memory heap (`TaskTracker`) rebuilt from MySQL when a partition is assigned.
 ///
-/// - Important: every method runs on the engine's own thread; the consumer and the MySQL session
-///   belong to it.
+/// - Important: every method runs on the engine's own thread; the consumer, the MySQL session and
+///   `listClient` belong to it.
 final class PollerEngine {
-    private let config: PollerConfiguration
-    private let consumer: KafkaConsumer
-    private let producer: KafkaProducer
-    private let queries: BlockingExecutor<DashScopeClient>
-    private let database: MySQLSession
-    private let logger: Logger
+    let config: PollerConfiguration
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    /// Owned threads, each with its own DashScope client, for a round's concurrent queries.
+    let queries: BlockingExecutor<DashScopeClient>
+    /// The engine thread's own client for list-query pages.
+    let listClient: DashScopeClient
+    let database: MySQLSession
+    let logger: Logger
+    let quotaKey: String
 
-    private var tracker = TaskTracker()
-    private var budget: QueryBudget
-    private var owned = Set<Int32>()
-    /// Consumed but not yet claimed in MySQL (kept across a database outage; offsets not committed).
-    private var unclaimed: [KafkaMessage] = []
-    private let epoch = ContinuousClock.now
-    private var lastReconcile: Int64 = 0
+    var tracker = TaskTracker()
+    var owned = Set<Int32>()
+    /// Consumed but not yet durable (kept across a database or broker outage; offsets not committed).
+    var pending: [KafkaMessage] = []
+    /// Fetching is paused while `pending` is full.
+    var paused = false
+    /// Pages the last list sweep needed: the cost estimate for the next one.
+    var lastSweepPages = 1
+    /// When the shared bucket said to come back (monotonic ms).
+    var quotaRetryAt: Int64 = 0
+    let epoch = ContinuousClock.now
+    var lastReconcile: Int64 = 0
+    let statistics = PollerStatistics()
 
     init(config: PollerConfiguration, consumer: KafkaConsumer, producer: KafkaProducer,
          queries: BlockingExecutor<DashScopeClient>, database: MySQLSession, logger: Logger) {
@@ -37,45 +47,68 @@ final class PollerEngine {
         self.consumer = consumer
         self.producer = producer
         self.queries = queries
+        self.listClient = DashScopeClient(configuration: config.dashScope)
         self.database = database
         self.logger = logger
-        self.budget = QueryBudget(ratePerSecond: config.queryRatePerSecond)
+        self.quotaKey = QuotaRepository.quotaKey(apiKey: config.dashScope.apiKey)
     }
 
-    private var now: Int64 { (ContinuousClock.now - epoch).milliseconds }
+    /// Monotonic milliseconds since the engine started.
+    var now: Int64 { (ContinuousClock.now - epoch).milliseconds }
+    var nowEpochMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Runs until `stop` is set, then leaves the consumer group.
+    /// Runs until `stop` is set: the round in progress finishes and is stored, the last batch is
+    /// claimed and committed, then the consumer leaves the group.
     func run(stop: borrowing Atomic<Bool>) {
-        logger.info("poller engine started", metadata: ["kafka.topic": "\(config.topic)"])
+        logger.info("poller engine started", metadata: ["kafka.topic": "\(config.topic)", "followed": "0"])
         while !stop.load(ordering: .acquiring) {
             iterate()
         }
-        logger.info("poller engine stopping; leaving the consumer group", metadata: ["followed": "\(tracker.count)"])
+        if !pending.isEmpty { claimPending() }
+        logger.info("poller engine stopping; leaving the consumer group", metadata: [
+            "followed": "\(tracker.count)",
+            "queries.single": "\(statistics.singleQueries.load(ordering: .relaxed))",
+            "queries.list": "\(statistics.listQueries.load(ordering: .relaxed))",
+            "throttled": "\(statistics.throttled.load(ordering: .relaxed))",
+            "finished": "\(statistics.finished.load(ordering: .relaxed))",
+            "dead_lettered": "\(statistics.deadLettered.load(ordering: .relaxed))",
+            "requeued": "\(statistics.requeued.load(ordering: .relaxed))"])
         consumer.close()
     }
 
     func iterate() {
         let untilDue = tracker.nextDueAt().map { max($0 - now, 0) } ?? Int64.max
-        let untilBudget = budget.millisecondsUntilAvailable(now: now)
-        let wait = min(config.batchWait.milliseconds, max(untilDue, untilBudget))
+        let untilQuota = max(quotaRetryAt - now, 0)
+        let wait = min(config.batchWait.milliseconds, max(untilDue, untilQuota))
+        // While a batch waits for MySQL or the broker, fetching pauses (memory stays bounded);
+        // polling goes on, which serves rebalances and keeps the member in its group.
+        let backlogged = pending.count >= config.batchMax
+        if backlogged != paused {
+            paused = backlogged
+            consumer.setPaused(paused, Set(owned.map { KafkaTopicPartition(topic: config.topic, partition: $0) }))
+        }
         let polled = consumer.poll(maxMessages: config.batchMax, timeout: .milliseconds(wait))
         for error in polled.errors {
             logger.warning("Kafka consumer error", metadata: [LogKey.error: "\(error)"])
         }
-        unclaimed += polled.messages
+        pending += polled.messages
         syncAssignment()
-        if !unclaimed.isEmpty { claimBatch() }
-        checkDueTasks()
+        if !pending.isEmpty { claimPending() }
+        runRound()
         if now - lastReconcile >= config.reconcileInterval.milliseconds {
             lastReconcile = now
             reconcile()
         }
     }
 
+    func deadline(ageSeconds: Int64) -> Int64 {
+        now + config.taskDeadline.milliseconds - ageSeconds * 1000
+    }
+
     // MARK: - Ownership
 
     /// Follows the open tasks of newly assigned partitions; forgets those of revoked ones.
-    private func syncAssignment() {
+    func syncAssignment() {
         let current: Set<Int32>
         do {
             current = Set(try consumer.assignment().filter { $0.topic == config.topic }.map(\.partition))
@@ -96,7 +129,8 @@ final class PollerEngine {
                     // Spread the first checks of a large inherited backlog over the first-check delay.
                     let spread = open.count > 1 ? config.backoff.firstCheck.milliseconds * Int64(i) / Int64(open.count) : 0
                     tracker.follow(taskId: record.taskId, partition: partition, dueAt: start + spread,
-                                   checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds))
+                                   checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
+                                   createdAtEpochMs: record.createdAtEpochMilliseconds)
                 }
                 owned.insert(partition)
                 logger.info("partition assigned", metadata: [LogKey.partition: "\(partition)", "tasks": "\(open.count)"])
@@ -107,168 +141,84 @@ final class PollerEngine {
         }
     }
 
-    private func deadline(ageSeconds: Int64) -> Int64 {
-        now + config.taskDeadline.milliseconds - ageSeconds * 1000
-    }
-
     // MARK: - Batches in
 
-    /// Claims the consumed messages' tasks in one transaction, then commits their offsets.
-    private func claimBatch() {
-        var latest: [String: KafkaMessage] = [:]
-        var nextOffsets: [KafkaTopicPartition: Int64] = [:]
-        var decoded: [(KafkaMessage, OutPaintingTaskMessage)] = []
-        for message in unclaimed {
-            nextOffsets[message.topicPartition] = max(nextOffsets[message.topicPartition] ?? 0, message.offset + 1)
-            do {
-                let task = try OutPaintingTaskMessage.decode(message.value)
-                if latest.updateValue(message, forKey: task.taskId) == nil { decoded.append((message, task)) }
-            } catch {
-                logger.error("skipping a message that is not an OutPaintingTaskMessage", metadata: [
-                    LogKey.partition: "\(message.topicPartition.partition)", LogKey.offset: "\(message.offset)",
-                    LogKey.error: "\(error)"])
-            }
-        }
+    /// Claims the pending messages' tasks in one transaction, dead-letters poison, applies hints,
+    /// and only then commits the offsets. On any failure nothing is committed and the same
+    /// messages are tried again on the next iteration (claims are idempotent).
+    func claimPending() {
+        let batch = BatchAssembler.assemble(pending)
         let firstCheck = Int(config.backoff.firstCheck.milliseconds)
-        let claimed: [(Int32, TaskRecord?, String)]
+        let claimed: [(BatchAssembler.Task, TaskRecord?)]
         do {
             claimed = try database.transaction { connection in
-                try decoded.map { message, task in
-                    let partition = message.topicPartition.partition
-                    return (partition, try TaskRepository.claim(connection, taskId: task.taskId, partition: partition,
-                                                                 firstCheckInMilliseconds: firstCheck), task.taskId)
+                try batch.tasks.map { task in
+                    (task, try TaskRepository.claim(connection, taskId: task.message.taskId, partition: task.partition,
+                                                    firstCheckInMilliseconds: firstCheck))
                 }
             }
         } catch {
             logger.error("cannot claim a batch in MySQL; offsets not committed, will retry",
-                         metadata: ["messages": "\(unclaimed.count)", LogKey.error: "\(error)"])
+                         metadata: ["messages": "\(pending.count)", LogKey.error: "\(error)"])
             return
         }
-        let start = now
-        for (partition, record, taskId) in claimed {
-            guard let record else {
-                logger.warning("message for a task that is not in out_painting_task; skipped", metadata: [LogKey.taskID: "\(taskId)"])
-                continue
-            }
-            guard !record.status.isFinal, owned.contains(partition) else { continue }
-            tracker.follow(taskId: taskId, partition: partition, dueAt: start + Int64(firstCheck),
-                           checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds))
+        var poison = batch.poison.map { ($0.message, $0.reason) }
+        for (task, record) in claimed where record == nil {
+            poison.append((task.source, "unknown task: \(task.message.taskId) is not in out_painting_task"))
         }
-        unclaimed = []
+        guard deadLetter(poison) else { return }
+
+        let start = now
+        for (task, record) in claimed {
+            guard let record, !record.status.isFinal, owned.contains(task.partition) else { continue }
+            tracker.follow(taskId: record.taskId, partition: task.partition, dueAt: start + Int64(firstCheck),
+                           checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
+                           createdAtEpochMs: record.createdAtEpochMilliseconds)
+        }
+        for taskId in batch.hints where tracker.pullForward(taskId, now: start) {
+            logger.debug("completion hint: checking now", metadata: [LogKey.taskID: "\(taskId)"])
+        }
+        pending = []
         do {
-            try consumer.commit(nextOffsets)
-            logger.debug("batch claimed and committed", metadata: ["tasks": "\(claimed.count)"])
+            try consumer.commit(batch.nextOffsets)
         } catch {
             // The claims are durable; a redelivered message only claims its task again.
             logger.warning("offset commit failed; messages may be redelivered", metadata: [LogKey.error: "\(error)"])
         }
     }
 
-    // MARK: - Rounds
-
-    private func checkDueTasks() {
-        let start = now
-        let allowance = min(config.roundMax, budget.available(now: start))
-        guard allowance > 0 else { return }
-        let due = tracker.takeDue(now: start, limit: allowance)
-        guard !due.isEmpty else { return }
-        _ = budget.take(due.count, now: start)
-
-        let results = queries.runAll(due.map { entry in
-            { @Sendable (client: inout DashScopeClient) -> Result<DashScopeTaskView, DashScopeError> in
-                Result { () throws(DashScopeError) in try client.task(entry.taskId) }
-            }
-        })
-        let finished = now
-        var decisions: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)] = []
-        var throttled = false
-        for (entry, result) in zip(due, results) {
-            let decision = CheckDecision.decide(checks: entry.checks, deadlineAt: entry.deadlineAt, now: finished,
-                                                result: result, backoff: config.backoff, random: Double.random(in: 0..<1))
-            if case .retryLater(_, true) = decision { throttled = true }
-            if case .failure(let error) = result, error.kind != .throttled {
-                logger.warning("status query failed", metadata: [LogKey.taskID: "\(entry.taskId)", LogKey.error: "\(error)"])
-            }
-            decisions.append((entry, decision, try? result.get()))
-        }
-        if throttled {
-            budget.penalize(forMilliseconds: CheckDecision.throttledPauseMilliseconds, now: finished)
-            logger.warning("DashScope throttled status queries (429); pausing queries")
-        }
-        persist(decisions)
-    }
-
-    /// Stores a round's outcomes in one transaction, then updates the schedule.
-    private func persist(_ decisions: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)]) {
-        do {
-            try database.transaction { connection in
-                for (entry, decision, view) in decisions {
-                    switch decision {
-                    case .finished:
-                        try TaskRepository.applyObservation(connection, view!, nextCheckInMilliseconds: nil)
-                    case .stillRunning(_, let next):
-                        try TaskRepository.applyObservation(connection, view!, nextCheckInMilliseconds: Int(next))
-                    case .expire:
-                        try TaskRepository.expire(connection, taskId: entry.taskId,
-                                                  reason: "任务超时：超过 \(config.taskDeadline.milliseconds / 60_000) 分钟仍未完成")
-                    case .retryLater:
-                        break
-                    }
-                }
-            }
-        } catch {
-            logger.error("cannot store a round's outcomes; the tasks will be checked again",
-                         metadata: ["tasks": "\(decisions.count)", LogKey.error: "\(error)"])
-            let retryAt = now + 1000
-            for (entry, _, _) in decisions { tracker.reschedule(taskId: entry.taskId, dueAt: retryAt, checks: entry.checks) }
-            return
-        }
-        let at = now
-        for (entry, decision, _) in decisions {
-            switch decision {
-            case .finished(let status):
-                tracker.forget(entry.taskId)
-                logger.info("task finished", metadata: [LogKey.taskID: "\(entry.taskId)", "status": "\(status.rawValue)",
-                                                        "checks": "\(entry.checks + 1)"])
-            case .expire:
-                tracker.forget(entry.taskId)
-                logger.warning("task past its deadline; marked UNKNOWN", metadata: [LogKey.taskID: "\(entry.taskId)"])
-            case .stillRunning(_, let next):
-                tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: entry.checks + 1)
-            case .retryLater(let delay, _):
-                tracker.reschedule(taskId: entry.taskId, dueAt: at + delay, checks: entry.checks)
-            }
-        }
-    }
-
-    // MARK: - Reconciler
-
-    /// Re-enqueues tasks no consumer follows: their produce failed at create time, the broker lost
-    /// their message, or their partition's owner stopped checking them.
-    private func reconcile() {
-        let orphans: [TaskRecord]
-        do {
-            orphans = try database.with {
-                try TaskRepository.orphans($0, unclaimedAfterSeconds: Int(config.orphanUnclaimedAfter.components.seconds),
-                                           staleAfterSeconds: Int(config.orphanStaleAfter.components.seconds), limit: 500)
-            }
-        } catch {
-            logger.warning("reconciler cannot read MySQL", metadata: [LogKey.error: "\(error)"])
-            return
-        }
-        for record in orphans where !tracker.isFollowing(record.taskId) {
-            let message = OutPaintingTaskMessage(taskId: record.taskId, pictureId: record.pictureId, userId: record.userId,
-                                                 createTime: Int64(Date().timeIntervalSince1970 * 1000) - record.ageSeconds * 1000,
-                                                 retryCount: record.retryCount)
+    /// Sends poison messages to the dead-letter topic (reason in headers) and waits for the acks.
+    /// - Returns: false when one could not be delivered (then nothing is committed).
+    private func deadLetter(_ poison: [(KafkaMessage, String)]) -> Bool {
+        for (message, reason) in poison {
+            let key = message.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
             do {
-                _ = try producer.send(topic: config.topic, key: record.taskId, value: message.encoded, timeout: config.ackTimeout)
-                logger.info("re-enqueued an orphaned task", metadata: [LogKey.taskID: "\(record.taskId)",
-                                                                      "claimed": "\(record.pollerPartition != nil)"])
+                _ = try producer.send(topic: config.deadLetterTopic, key: key, value: message.value, headers: [
+                    ("dlt.reason", reason),
+                    ("dlt.original.topic", message.topicPartition.topic),
+                    ("dlt.original.partition", String(message.topicPartition.partition)),
+                    ("dlt.original.offset", String(message.offset)),
+                ], timeout: config.ackTimeout)
+                statistics.deadLettered.add(1, ordering: .relaxed)
+                logger.error("message dead-lettered", metadata: [
+                    LogKey.partition: "\(message.topicPartition.partition)", LogKey.offset: "\(message.offset)",
+                    "reason": "\(reason)", "dlt.topic": "\(config.deadLetterTopic)"])
             } catch {
-                logger.warning("cannot re-enqueue an orphaned task", metadata: [LogKey.taskID: "\(record.taskId)",
-                                                                               LogKey.error: "\(error)"])
-                return
+                logger.error("cannot dead-letter a message; offsets not committed, will retry",
+                             metadata: [LogKey.offset: "\(message.offset)", LogKey.error: "\(error)"])
+                return false
             }
         }
+        return true
     }
+}
+
+/// Counters the engine keeps (exported as metrics by a later issue; logged at shutdown today).
+final class PollerStatistics: Sendable {
+    let singleQueries = Atomic<Int>(0)
+    let listQueries = Atomic<Int>(0)
+    let throttled = Atomic<Int>(0)
+    let finished = Atomic<Int>(0)
+    let deadLettered = Atomic<Int>(0)
+    let requeued = Atomic<Int>(0)
 }

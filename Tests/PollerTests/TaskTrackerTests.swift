@@ -46,6 +46,23 @@ struct TaskTrackerTests {
         #expect(t.nextDueAt() == nil)
     }
 
+    @Test("a finished task found early is taken at once; a hint pulls a waiting task forward")
+    func takeAndPullForward() {
+        var t = TaskTracker()
+        t.follow(taskId: "a", partition: 0, dueAt: 10_000, checks: 1, deadlineAt: 100_000, createdAtEpochMs: 500)
+        t.follow(taskId: "b", partition: 0, dueAt: 10_000, checks: 1, deadlineAt: 100_000, createdAtEpochMs: 300)
+        #expect(t.oldestCreatedAtEpochMs == 300)
+        #expect(t.take(taskIds: ["a", "zzz"]).map(\.taskId) == ["a"])
+        #expect(t.take(taskIds: ["a"]).isEmpty)
+        #expect(t.waitingTaskIDs == ["b"])
+        let pulled = t.pullForward("b", now: 50)
+        let pulledAgain = t.pullForward("b", now: 50)
+        #expect(pulled && !pulledAgain)
+        #expect(t.takeDue(now: 50, limit: 10).map(\.taskId) == ["b"])
+        // The stale heap item of "a" never resurfaces.
+        #expect(t.takeDue(now: 20_000, limit: 10).isEmpty)
+    }
+
     @Test("a revoked partition's tasks are dropped; forget stops following")
     func dropAndForget() {
         var t = TaskTracker()
@@ -112,30 +129,3 @@ struct CheckDecisionTests {
     }
 }
 
-@Suite("query budget")
-struct QueryBudgetTests {
-    @Test("hands out at most the rate per second, refilling with time")
-    func rate() {
-        var b = QueryBudget(ratePerSecond: 10)
-        #expect(b.take(100, now: 0) == 10)
-        #expect(b.take(1, now: 0) == 0)
-        #expect(b.millisecondsUntilAvailable(now: 0) == 100)
-        #expect(b.take(100, now: 500) == 5)
-        #expect(b.take(100, now: 10_000) == 10)
-    }
-
-    @Test("a 429 penalty blocks every token until it ends")
-    func penalty() {
-        var b = QueryBudget(ratePerSecond: 10)
-        b.penalize(forMilliseconds: 2000, now: 0)
-        #expect(b.available(now: 1999) == 0)
-        #expect(b.millisecondsUntilAvailable(now: 1000) == 1000)
-        #expect(b.available(now: 2000) == 10)
-    }
-
-    @Test("no overflow before any use")
-    func fresh() {
-        var b = QueryBudget(ratePerSecond: 1)
-        #expect(b.millisecondsUntilAvailable(now: Int64.max / 2) == 0)
-    }
-}

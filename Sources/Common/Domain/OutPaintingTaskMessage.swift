@@ -11,23 +11,29 @@ public struct OutPaintingTaskMessage: Sendable, Equatable {
     /// Epoch milliseconds.
     public var createTime: Int64
     public var retryCount: Int
+    /// A completion hint ("DashScope says this task finished"): check it now; never sets state.
+    public var isCompletionHint: Bool
 
-    public init(taskId: String, pictureId: Int64, userId: Int64, createTime: Int64, retryCount: Int = 0) {
+    public init(taskId: String, pictureId: Int64, userId: Int64, createTime: Int64, retryCount: Int = 0,
+                isCompletionHint: Bool = false) {
         self.taskId = taskId
         self.pictureId = pictureId
         self.userId = userId
         self.createTime = createTime
         self.retryCount = retryCount
+        self.isCompletionHint = isCompletionHint
     }
 
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("taskId", .string(taskId)),
             ("pictureId", .int(pictureId)),
             ("userId", .int(userId)),
             ("createTime", .int(createTime)),
             ("retryCount", .int(retryCount)),
-        ])
+        ]
+        if isCompletionHint { members.append(("hint", .bool(true))) }
+        return .object(members)
     }
 
     public var encoded: [UInt8] { Array(json.serialized.utf8) }
@@ -53,7 +59,11 @@ public struct OutPaintingTaskMessage: Sendable, Equatable {
             }
         }
         let retryCount = value["retryCount"]?.int64Value.map { Int(clamping: $0) } ?? 0
+        let hint = value["hint"]?.boolValue ?? false
+        if !hint && (pictureId == 0 || userId == 0) {
+            throw DecodingError(description: "pictureId or userId missing or invalid")
+        }
         return OutPaintingTaskMessage(taskId: taskId, pictureId: pictureId, userId: userId,
-                                      createTime: createTime, retryCount: max(retryCount, 0))
+                                      createTime: createTime, retryCount: max(retryCount, 0), isCompletionHint: hint)
     }
 }

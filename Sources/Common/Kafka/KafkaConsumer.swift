@@ -18,6 +18,16 @@ public struct KafkaMessage: Sendable {
     public let offset: Int64
     public let key: [UInt8]?
     public let value: [UInt8]
+    /// Record headers, values as UTF-8 text.
+    public var headers: [(String, String)] = []
+
+    public init(topicPartition: KafkaTopicPartition, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [(String, String)] = []) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
 }
 
 /// What one poll brought: messages, and per-message errors librdkafka reported on the way.
@@ -92,9 +102,27 @@ public final class KafkaConsumer {
             let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
             let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
             result.messages.append(KafkaMessage(topicPartition: KafkaTopicPartition(topic: topic, partition: m.partition),
-                                                offset: m.offset, key: key, value: value))
+                                                offset: m.offset, key: key, value: value, headers: Self.headers(message)))
         }
         return result
+    }
+
+    private static func headers(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> [(String, String)] {
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        var out: [(String, String)] = []
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            if let name {
+                let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self) } ?? ""
+                out.append((String(cString: name), text))
+            }
+            index += 1
+        }
+        return out
     }
 
     /// The partitions currently assigned to this member.
@@ -109,6 +137,20 @@ public final class KafkaConsumer {
             out.insert(KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition))
         }
         return out
+    }
+
+    /// Stops (`pause`) or restarts fetching from `partitions`; the member stays in its group while
+    /// `poll` keeps being called. Pausing drops prefetched messages; they are fetched again after
+    /// `resume` from the last consumed position.
+    public func setPaused(_ paused: Bool, _ partitions: Set<KafkaTopicPartition>) {
+        guard !partitions.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        let err = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("cannot \(paused ? "pause" : "resume") partitions", metadata: [LogKey.error: "\(KafkaError(code: .consume, err))"])
+        }
     }
 
     /// Commits, synchronously, `nextOffset` (the offset of the next message to read) per partition.

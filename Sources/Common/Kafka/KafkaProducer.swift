@@ -14,10 +14,8 @@ public struct KafkaDeliveryReport: Sendable, Equatable {
 ///
 /// - Important: `send` blocks; call it only from threads you own.
 public final class KafkaProducer: @unchecked Sendable {
-    // @unchecked: `handle` is thread-safe per librdkafka; `topics` is guarded by `lock`.
+    // @unchecked: `handle` is thread-safe per librdkafka; the rest is atomics.
     private let handle: OpaquePointer
-    private let lock = NSLock()
-    private var topics: [String: OpaquePointer] = [:]
     private let stopping = Atomic<Bool>(false)
     private let flushMilliseconds = Atomic<Int32>(5000)
     private let undelivered = Atomic<Int32>(0)
@@ -53,40 +51,70 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
-    private func topic(_ name: String) -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = topics[name] { return existing }
-        let created = rd_kafka_topic_new(handle, name, nil)!
-        topics[name] = created
-        return created
-    }
-
     /// Produces one message and waits for the broker's acknowledgement.
     ///
+    /// - Parameter headers: Kafka record headers (e.g. a dead-letter reason).
     /// - Throws: `KafkaError` with code `.produce` (refused locally, e.g. queue full), `.delivery`
     ///   (the broker or librdkafka reported failure) or `.deliveryTimeout` (no report in time; the
     ///   message may still be delivered later).
-    public func send(topic name: String, key: String, value: [UInt8], timeout: Duration) throws(KafkaError) -> KafkaDeliveryReport {
+    public func send(topic: String, key: String, value: [UInt8], headers: [(String, String)] = [],
+                     timeout: Duration) throws(KafkaError) -> KafkaDeliveryReport {
         let waiter = DeliveryWaiter()
         let opaque = Unmanaged.passRetained(waiter).toOpaque()
-        let topicHandle = topic(name)
-        let keyBytes = Array(key.utf8)
-        let rc = value.withUnsafeBytes { payload in
-            keyBytes.withUnsafeBytes { keyPointer in
-                rd_kafka_produce(topicHandle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                                 UnsafeMutableRawPointer(mutating: payload.baseAddress), payload.count,
-                                 keyPointer.baseAddress, keyPointer.count, opaque)
-            }
-        }
-        if rc != 0 {
+        if let error = produce(topic: topic, key: Array(key.utf8), value: value, headers: headers, opaque: opaque) {
             Unmanaged<DeliveryWaiter>.fromOpaque(opaque).release()
-            throw KafkaError(code: .produce, rd_kafka_last_error())
+            throw error
         }
         guard let result = waiter.wait(timeout: timeout) else {
             throw KafkaError(code: .deliveryTimeout, reason: "no delivery report within \(timeout)")
         }
         return try result.get()
+    }
+
+    /// Enqueues with `rd_kafka_produceva` (the non-variadic form of producev, which Swift cannot
+    /// call); every buffer is copied by librdkafka before it returns.
+    private func produce(topic: String, key: [UInt8], value: [UInt8], headers: [(String, String)],
+                         opaque: UnsafeMutableRawPointer) -> KafkaError? {
+        // C strings for the topic and header names/values, alive until produceva returns.
+        var cStrings: [UnsafeMutablePointer<CChar>] = []
+        defer { cStrings.forEach { free($0) } }
+        func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
+            let p = strdup(s)!
+            cStrings.append(p)
+            return p
+        }
+        return key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var vus: [rd_kafka_vu_t] = []
+                var v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_TOPIC; v.u.cstr = UnsafePointer(cString(topic)); vus.append(v)
+                v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_KEY
+                v.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress); v.u.mem.size = keyBytes.count
+                vus.append(v)
+                v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_VALUE
+                v.u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress); v.u.mem.size = valueBytes.count
+                vus.append(v)
+                v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_MSGFLAGS; v.u.i = RD_KAFKA_MSG_F_COPY; vus.append(v)
+                v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_OPAQUE; v.u.ptr = opaque; vus.append(v)
+                for (name, headerValue) in headers {
+                    let valuePointer = cString(headerValue)
+                    v = rd_kafka_vu_t()
+                    v.vtype = RD_KAFKA_VTYPE_HEADER
+                    v.u.header.name = UnsafePointer(cString(name))
+                    v.u.header.val = UnsafeRawPointer(valuePointer)
+                    v.u.header.size = strlen(valuePointer)
+                    vus.append(v)
+                }
+                guard let error = rd_kafka_produceva(handle, vus, vus.count) else { return nil }
+                defer { rd_kafka_error_destroy(error) }
+                return KafkaError(code: .produce, kafkaErrorCode: rd_kafka_error_code(error).rawValue,
+                                  reason: String(cString: rd_kafka_error_string(error)))
+            }
+        }
     }
 
     /// Waits (on the polling thread) for outstanding messages, then stops it and frees the client.
@@ -97,10 +125,6 @@ public final class KafkaProducer: @unchecked Sendable {
         let remaining = undelivered.load(ordering: .acquiring)
         if remaining > 0 {
             logger.warning("Kafka producer closed with undelivered messages", metadata: ["count": "\(remaining)"])
-        }
-        lock.withLock {
-            topics.values.forEach { rd_kafka_topic_destroy($0) }
-            topics = [:]
         }
         rd_kafka_destroy(handle)
     }

@@ -14,6 +14,8 @@ public struct TaskTracker: Sendable {
         public internal(set) var checks: Int
         /// After this instant the task is given up.
         public let deadlineAt: Int64
+        /// When the task was created (epoch milliseconds), to place it in a list query's time window.
+        public let createdAtEpochMs: Int64
         public internal(set) var inFlight: Bool
     }
 
@@ -39,10 +41,11 @@ public struct TaskTracker: Sendable {
     /// not reset its schedule).
     /// - Returns: false when it was already followed.
     @discardableResult
-    public mutating func follow(taskId: String, partition: Int32, dueAt: Int64, checks: Int, deadlineAt: Int64) -> Bool {
+    public mutating func follow(taskId: String, partition: Int32, dueAt: Int64, checks: Int, deadlineAt: Int64,
+                                createdAtEpochMs: Int64 = 0) -> Bool {
         guard entries[taskId] == nil else { return false }
         entries[taskId] = Entry(taskId: taskId, partition: partition, dueAt: dueAt, checks: checks,
-                                deadlineAt: deadlineAt, inFlight: false)
+                                deadlineAt: deadlineAt, createdAtEpochMs: createdAtEpochMs, inFlight: false)
         push(taskId, at: dueAt)
         return true
     }
@@ -68,6 +71,39 @@ public struct TaskTracker: Sendable {
         }
         return out
     }
+
+    /// Marks specific followed tasks in flight now, whatever their due time (a list query or a
+    /// completion hint showed they finished). Tasks already in flight or unknown are skipped.
+    public mutating func take(taskIds: [String]) -> [Entry] {
+        var out: [Entry] = []
+        for id in taskIds {
+            guard var entry = entries[id], !entry.inFlight else { continue }
+            entry.inFlight = true
+            entries[id] = entry
+            generations[id] = nil  // its heap item is now stale
+            out.append(entry)
+        }
+        return out
+    }
+
+    /// Moves a waiting task's next check to `now` (a completion hint arrived).
+    /// - Returns: false when the task is not followed or already in flight.
+    @discardableResult
+    public mutating func pullForward(_ taskId: String, now: Int64) -> Bool {
+        guard var entry = entries[taskId], !entry.inFlight, entry.dueAt > now else { return false }
+        entry.dueAt = now
+        entries[taskId] = entry
+        push(taskId, at: now)
+        return true
+    }
+
+    /// The earliest creation time of any followed task (a list sweep's window starts there).
+    public var oldestCreatedAtEpochMs: Int64? {
+        entries.values.lazy.map(\.createdAtEpochMs).filter { $0 > 0 }.min()
+    }
+
+    /// Every followed task that is not in flight (for a list query's window and matching).
+    public var waitingTaskIDs: [String] { entries.values.filter { !$0.inFlight }.map(\.taskId) }
 
     /// Plans the next check of an in-flight task.
     public mutating func reschedule(taskId: String, dueAt: Int64, checks: Int) {

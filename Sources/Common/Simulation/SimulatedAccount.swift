@@ -28,6 +28,8 @@ public struct SimulatedAccount: Sendable {
     private var running: Set<String> = []
     /// The time of the latest finish replayed: a task waiting for a slot starts then.
     private var clock: Double = 0
+    /// Tasks that reached SUCCEEDED/FAILED/UNKNOWN, in order, until `drainFinished` takes them.
+    private var finishedQueue: [String] = []
 
     public init(maxRunning: Int = 0) {
         self.maxRunning = maxRunning
@@ -55,6 +57,13 @@ public struct SimulatedAccount: Sendable {
     public mutating func all(at now: Double) -> [(Task, TaskStatus)] {
         advance(to: now)
         return tasks.values.sorted { $0.submitAt > $1.submitAt }.map { ($0, Self.status($0, at: now)) }
+    }
+
+    /// The tasks that finished since the last call, with their final status (for completion events).
+    public mutating func drainFinished(at now: Double) -> [(Task, TaskStatus)] {
+        advance(to: now)
+        defer { finishedQueue.removeAll() }
+        return finishedQueue.compactMap { id in tasks[id].map { ($0, Self.status($0, at: now)) } }
     }
 
     public enum CancelResult: Sendable, Equatable { case canceled, notPending, unknown }
@@ -94,6 +103,7 @@ public struct SimulatedAccount: Sendable {
             guard let (id, end) = running.compactMap({ id in tasks[id].flatMap { t in t.endAt.map { (id, $0) } } })
                 .min(by: { $0.1 < $1.1 }), end <= now else { break }
             running.remove(id)
+            finishedQueue.append(id)
             clock = max(clock, end)
         }
     }

@@ -19,6 +19,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var kafkaOffset: Int64?
     /// Seconds since `createTime`.
     public var ageSeconds: Int64
+    /// `createTime` as epoch milliseconds (second precision), for list-query windows.
+    public var createdAtEpochMilliseconds: Int64 = 0
 
     /// The host's `data` for get_task.
     public func hostJSON(requestId fallbackRequestId: String) -> JSONValue {

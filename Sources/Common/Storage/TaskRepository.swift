@@ -10,7 +10,8 @@ public enum TaskRepository {
         DATE_FORMAT(scheduledTime, '%Y-%m-%d %H:%i:%s.%f') AS scheduledTime,
         DATE_FORMAT(endTime, '%Y-%m-%d %H:%i:%s.%f') AS endTime,
         retryCount, TIMESTAMPDIFF(MICROSECOND, lastCheckTime, NOW(3)) DIV 1000 AS sinceCheckMs,
-        pollerPartition, kafkaPartition, kafkaOffset, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds
+        pollerPartition, kafkaPartition, kafkaOffset, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds,
+        CAST(UNIX_TIMESTAMP(createTime) * 1000 AS SIGNED) AS createdAtMs
         """
 
     // MARK: - Create
@@ -58,6 +59,16 @@ public enum TaskRepository {
                 OR (pollerPartition IS NOT NULL AND COALESCE(lastCheckTime, createTime) < NOW(3) - INTERVAL ? SECOND))
             ORDER BY createTime LIMIT ?
             """, [.int(unclaimedAfterSeconds), .int(staleAfterSeconds), .int(limit)]).map(record)
+    }
+
+    /// Takes the reconciler's lease on re-enqueueing a task: true for exactly one of several
+    /// reconcilers racing, and again only after `leaseSeconds`.
+    public static func leaseRequeue(_ connection: MySQLConnection, taskId: String, leaseSeconds: Int) throws -> Bool {
+        try connection.execute("""
+            UPDATE out_painting_task SET requeueTime = NOW(3)
+            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
+              AND (requeueTime IS NULL OR requeueTime < NOW(3) - INTERVAL ? SECOND)
+            """, [.string(taskId), .int(leaseSeconds)]).affectedRows == 1
     }
 
     // MARK: - Poller updates
@@ -138,7 +149,8 @@ public enum TaskRepository {
             pollerPartition: row.int64("pollerPartition").map { Int32($0) },
             kafkaPartition: row.int64("kafkaPartition").map { Int32($0) },
             kafkaOffset: row.int64("kafkaOffset"),
-            ageSeconds: row.int64("ageSeconds") ?? 0)
+            ageSeconds: row.int64("ageSeconds") ?? 0,
+            createdAtEpochMilliseconds: row.int64("createdAtMs") ?? 0)
     }
 
     /// `%f` prints microseconds; DashScope's format has milliseconds.

@@ -1,0 +1,64 @@
+import Common
+import Foundation
+import Logging
+
+/// The optional endpoint for DashScope's "task finished" events (EventBridge → HTTP, DASHSCOPE.md §7).
+///
+/// The payload is unsigned, so it is only a hint: the task's id goes to Kafka as a hint message
+/// (same key, so the same partition and owner as the task), and the owning Poller checks that task
+/// now instead of at its next planned time. Nothing in the event ever sets a task's state.
+/// Off unless `HINT_PATH` and `HINT_TOKEN` are set; the token comes as `?token=` or header
+/// `X-Outpainting-Token`.
+struct CompletionHintHandler {
+    let configuration: ResponderConfiguration
+    let producer: KafkaProducer
+    let logger: Logger
+
+    func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
+        let presented = request.params["HTTP_X_OUTPAINTING_TOKEN"] ?? Self.queryValue("token", in: request.queryString) ?? ""
+        guard Self.constantTimeEquals(presented, configuration.hintToken) else {
+            logger.warning("completion event with a wrong token refused")
+            return .json(Envelope.failure(BusinessError(.forbidden)), status: 403)
+        }
+        guard let json = try? JSONParser().parse(request.body), let taskId = json["data"]?["task_id"]?.stringValue,
+              (1...GetTaskRequest.maximumTaskIDLength).contains(taskId.utf8.count),
+              taskId.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            return .json(Envelope.failure(BusinessError(.paramsError, "not a DashScope task event")))
+        }
+        var logger = self.logger
+        logger[metadataKey: LogKey.taskID] = "\(taskId)"
+        do {
+            guard let record = try worker.database.with({ try TaskRepository.find($0, taskId: taskId) }), !record.status.isFinal else {
+                return .json(Envelope.success(.object([("accepted", .bool(false))])))
+            }
+            let hint = OutPaintingTaskMessage(taskId: taskId, pictureId: record.pictureId, userId: record.userId,
+                                              createTime: record.createdAtEpochMilliseconds, retryCount: record.retryCount,
+                                              isCompletionHint: true)
+            _ = try producer.send(topic: configuration.kafkaTopic, key: taskId, value: hint.encoded,
+                                  timeout: configuration.kafkaAckTimeout)
+            logger.debug("completion hint forwarded")
+            return .json(Envelope.success(.object([("accepted", .bool(true))])))
+        } catch {
+            // EventBridge retries on errors; polling remains the safety net either way.
+            logger.warning("cannot forward a completion hint", metadata: [LogKey.error: "\(error)"])
+            return .json(Envelope.failure(BusinessError(.systemError)), status: 503)
+        }
+    }
+
+    static func queryValue(_ name: String, in query: String) -> String? {
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first.map(String.init) == name { return kv.count == 2 ? GetTaskRequest.percentDecode(kv[1]) : "" }
+        }
+        return nil
+    }
+
+    /// Compares secrets without an early exit, so timing does not reveal a matching prefix.
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count, !y.isEmpty else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+}
