@@ -33,8 +33,10 @@ export KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS="${KAFKA_CONSUMER_MAX_POLL_INTERVAL_M
 export HINT_PATH="${HINT_PATH:-/api/outpainting/dashscope-event}" HINT_TOKEN="${HINT_TOKEN:-local-dev-hint-token-0123456789}"
 export DEVSERVER_EVENT_URL="${DEVSERVER_EVENT_URL-http://$NGINX_HOST:$NGINX_PORT$HINT_PATH?token=$HINT_TOKEN}"
 export KAFKA_DLT_TOPIC="${KAFKA_DLT_TOPIC:-$KAFKA_TOPIC-dlt}"
-# Find orphaned tasks (produce failed, message lost) within seconds locally; production defaults are 15 s / 10 s.
+# Find orphaned tasks (produce failed, message lost, follower gone) within seconds locally;
+# production defaults are 15 s / 10 s / 120 s.
 export POLLER_RECONCILE_INTERVAL_S="${POLLER_RECONCILE_INTERVAL_S:-3}" POLLER_ORPHAN_UNCLAIMED_S="${POLLER_ORPHAN_UNCLAIMED_S:-5}"
+export POLLER_ORPHAN_STALE_S="${POLLER_ORPHAN_STALE_S:-30}"
 
 LOG="$RUN_DIR/log"
 MARIADB_DIR="$RUN_DIR/mariadb"
@@ -225,6 +227,9 @@ TXT
 
 case "${1:-}" in
   up) cmd_up ;;
+  exec-poller)
+    # An extra Poller instance with the stack's environment (tests of several instances).
+    exec "$(bin_dir)/outpainting-poller" ;;
   ensure-topics)
     wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
     ensure_topics ;;

@@ -27,7 +27,7 @@ struct HostRoutes: Sendable {
         let notLogin = DevServerResponse.json(200, .object([("code", .int(40100)), ("data", .null), ("message", .string("未登录"))]))
         guard let id = Self.sessionUserID(cookieHeader: request.headers[.cookie]) else { return notLogin }
         let user = try await database.run { session in
-            try session.with { try HostRepository.liveUser($0, id: id) }.map { UserRow(account: $0.account, name: $0.name, role: $0.role) }
+            try session.read { try HostRepository.liveUser($0, id: id) }.map { UserRow(account: $0.account, name: $0.name, role: $0.role) }
         }
         guard let user else { return notLogin }
         return DevServerResponse.json(200, .object([

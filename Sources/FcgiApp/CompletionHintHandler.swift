@@ -28,7 +28,7 @@ struct CompletionHintHandler {
         var logger = self.logger
         logger[metadataKey: LogKey.taskID] = "\(taskId)"
         do {
-            guard let record = try worker.database.with({ try TaskRepository.find($0, taskId: taskId) }), !record.status.isFinal else {
+            guard let record = try worker.database.read({ try TaskRepository.find($0, taskId: taskId) }), !record.status.isFinal else {
                 return .json(Envelope.success(.object([("accepted", .bool(false))])))
             }
             let hint = OutPaintingTaskMessage(taskId: taskId, pictureId: record.pictureId, userId: record.userId,

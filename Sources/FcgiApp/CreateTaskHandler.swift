@@ -19,7 +19,7 @@ struct CreateTaskHandler {
         var logger = self.logger
         logger[metadataKey: LogKey.pictureID] = "\(pictureID)"
 
-        let facts = try worker.database.with { try HostRepository.pictureFacts($0, pictureID: pictureID, userID: user.id) }
+        let facts = try worker.database.read { try HostRepository.pictureFacts($0, pictureID: pictureID, userID: user.id) }
         if let refusal = EditPermission.businessError(for: EditPermission.decide(user: user, picture: facts)) {
             throw refusal
         }
@@ -27,9 +27,14 @@ struct CreateTaskHandler {
         logger[metadataKey: LogKey.taskID] = "\(created.taskId)"
 
         do {
-            try worker.database.with {
-                try TaskRepository.insert($0, taskId: created.taskId, pictureId: pictureID, userId: user.id,
-                                          status: created.status, requestId: created.requestId, parameters: parameters)
+            // Retried once on a lost connection; a duplicate then means the first attempt committed.
+            try worker.database.read { connection in
+                do {
+                    try TaskRepository.insert(connection, taskId: created.taskId, pictureId: pictureID, userId: user.id,
+                                              status: created.status, requestId: created.requestId, parameters: parameters)
+                } catch let error as MySQLError where error.errno == MySQLError.duplicateEntry {
+                    return
+                }
             }
         } catch {
             // DashScope accepted (and will bill) a task we could not store: say so loudly.

@@ -12,7 +12,7 @@ struct GetTaskHandler {
         let taskId = try GetTaskRequest.taskID(fromQuery: request.queryString)
         var logger = self.logger
         logger[metadataKey: LogKey.taskID] = "\(taskId)"
-        guard var record = try worker.database.with({ try TaskRepository.find($0, taskId: taskId) }) else {
+        guard var record = try worker.database.read({ try TaskRepository.find($0, taskId: taskId) }) else {
             throw BusinessError(.notFound, "任务不存在")
         }
         guard record.userId == user.id || user.isAdmin else { throw BusinessError(.noAuth) }

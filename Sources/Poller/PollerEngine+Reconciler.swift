@@ -3,10 +3,15 @@ import Foundation
 import Logging
 
 extension PollerEngine {
-    /// Re-enqueues tasks no consumer follows: their produce failed at create time, the broker lost
-    /// their message, or their partition's owner stopped checking them. Several reconcilers may
-    /// run; the `requeueTime` lease lets one of them re-enqueue a task per lease period, and a
-    /// duplicate message would only claim the task again.
+    /// `pollerPartition` of a task a reconciler adopted: followed outside Kafka's ownership.
+    static let adoptedPartition: Int32 = -1
+
+    /// Adopts tasks no consumer follows: never claimed (the produce at create time failed, or the
+    /// message sits on a partition whose owner is gone), or claimed but not checked for too long
+    /// (the owner stopped). The instance that wins the task's `requeueTime` lease follows it itself
+    /// — no Kafka round trip, so this works while the broker is down. The row's `pollerPartition`
+    /// becomes -1 (adopted); if the adopter dies too, the task goes stale and another adopts it.
+    /// A duplicate follower would only cost queries: every state change is monotonic.
     func reconcile() {
         let orphans: [TaskRecord]
         do {
@@ -19,19 +24,23 @@ extension PollerEngine {
             return
         }
         let lease = Int(max(config.orphanUnclaimedAfter, config.reconcileInterval).components.seconds) * 2
+        let start = now
         for record in orphans where !tracker.isFollowing(record.taskId) {
             do {
-                guard try database.with({ try TaskRepository.leaseRequeue($0, taskId: record.taskId, leaseSeconds: lease) }) else {
-                    continue
+                let adopted = try database.with { connection -> Bool in
+                    guard try TaskRepository.leaseRequeue(connection, taskId: record.taskId, leaseSeconds: lease) else { return false }
+                    _ = try TaskRepository.claim(connection, taskId: record.taskId, partition: Self.adoptedPartition,
+                                                 firstCheckInMilliseconds: 0)
+                    return true
                 }
-                let message = OutPaintingTaskMessage(taskId: record.taskId, pictureId: record.pictureId, userId: record.userId,
-                                                     createTime: record.createdAtEpochMilliseconds, retryCount: record.retryCount)
-                _ = try producer.send(topic: config.topic, key: record.taskId, value: message.encoded, timeout: config.ackTimeout)
+                guard adopted else { continue }
+                tracker.follow(taskId: record.taskId, partition: Self.adoptedPartition, dueAt: start, checks: record.retryCount,
+                               deadlineAt: deadline(ageSeconds: record.ageSeconds), createdAtEpochMs: record.createdAtEpochMilliseconds)
                 statistics.requeued.add(1, ordering: .relaxed)
-                logger.info("re-enqueued an orphaned task", metadata: [LogKey.taskID: "\(record.taskId)",
-                                                                      "claimed": "\(record.pollerPartition != nil)"])
+                logger.info("adopted an orphaned task", metadata: [LogKey.taskID: "\(record.taskId)",
+                                                                  "was_claimed": "\(record.pollerPartition != nil)"])
             } catch {
-                logger.warning("cannot re-enqueue an orphaned task; the next reconcile retries", metadata: [
+                logger.warning("cannot adopt an orphaned task; the next reconcile retries", metadata: [
                     LogKey.taskID: "\(record.taskId)", LogKey.error: "\(error)"])
                 return
             }

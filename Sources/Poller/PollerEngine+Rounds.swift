@@ -6,14 +6,20 @@ import Logging
 extension PollerEngine {
     func runRound() {
         guard now >= quotaRetryAt else { return }
+        // Tasks a sweep showed finished are fetched first: a new sweep must never starve them.
+        if !toFetch.isEmpty { return fetchRound() }
         let due = tracker.takeDue(now: now, limit: config.roundMax)
         guard !due.isEmpty else { return }
-        if config.listQueries && RoundPlanner.useListSweep(dueCount: due.count, expectedPages: lastSweepPages) {
+        if config.listQueries && now - lastSweepAt >= Self.minimumSweepIntervalMs
+            && RoundPlanner.useListSweep(dueCount: due.count, expectedPages: lastSweepPages) {
             sweepRound(due)
         } else {
             singlesRound(due)
         }
     }
+
+    /// A sweep refreshes every followed task at once; more often than this it would only spend quota.
+    static var minimumSweepIntervalMs: Int64 { 500 }
 
     // MARK: - Round kinds
 
@@ -26,24 +32,35 @@ extension PollerEngine {
         conclude(queried: Array(zip(go, querySingles(go))), listed: [])
     }
 
-    /// A list sweep over every followed task's time window, then single queries only for the tasks
-    /// it shows finished (due or not: a finished task found early is fetched at once) and for due
-    /// tasks it did not see.
+    /// Single queries for the tasks waiting in `toFetch` (in flight since a sweep saw them), as
+    /// many as the bucket grants now; the rest wait for the next round.
+    private func fetchRound() {
+        let granted = takeTokens(min(toFetch.count, config.roundMax))
+        guard granted > 0 else { return }
+        let go = Array(toFetch.prefix(granted))
+        toFetch.removeFirst(granted)
+        conclude(queried: Array(zip(go, querySingles(go))), listed: [])
+    }
+
+    /// A list sweep over every followed task's time window: due tasks it shows running are
+    /// rescheduled without a query of their own; those it shows finished (due or not: found early)
+    /// and due ones it did not see are queued for single queries, which have priority over the
+    /// next sweep.
     private func sweepRound(_ due: [TaskTracker.Entry]) {
         guard takeTokens(1) == 1 else { return putBack(due) }
+        lastSweepAt = now
         let window = RoundPlanner.window(createdAt: due.map(\.createdAtEpochMs) + [tracker.oldestCreatedAtEpochMs ?? 0],
                                          nowEpochMs: nowEpochMs)
         let start = DashScopeTime.filterTime(Double(window.start) / 1000)
         let end = DashScopeTime.filterTime(Double(window.end) / 1000)
+        statistics.listQueries.add(1, ordering: .relaxed)
         let first: DashScopeListPage
         do {
             first = try listClient.list(startTime: start, endTime: end, status: nil, pageNo: 1, pageSize: RoundPlanner.pageSize)
-            statistics.listQueries.add(1, ordering: .relaxed)
         } catch {
-            statistics.listQueries.add(1, ordering: .relaxed)
             logger.warning("list query failed; falling back to single queries", metadata: [LogKey.error: "\(error)"])
-            if error.kind == .throttled { reportThrottled(error) ; return putBack(due) }
-            return singlesRound(due)
+            if error.kind == .throttled { reportThrottled(error) }
+            return putBack(due)
         }
         var seen: [String: TaskStatus] = [:]
         for entry in first.entries { seen[entry.taskId] = entry.status }
@@ -67,15 +84,12 @@ extension PollerEngine {
 
         let dueIDs = Set(due.map(\.taskId))
         let outcome = RoundPlanner.classify(due: due.map(\.taskId), waiting: tracker.waitingTaskIDs, seen: seen)
-        let early = tracker.take(taskIds: outcome.fetch.filter { !dueIDs.contains($0) })
         let byID = Dictionary(uniqueKeysWithValues: due.map { ($0.taskId, $0) })
-        let toQuery = (outcome.fetch + outcome.unseen).compactMap { byID[$0] } + early
-        let granted = takeTokens(toQuery.count)
-        // Found-early tasks that get no token now are due at once; due ones wait for the bucket.
-        putBack(Array(toQuery.dropFirst(granted)))
-        let go = Array(toQuery.prefix(granted))
+        toFetch += (outcome.fetch + outcome.unseen).compactMap { byID[$0] }
+        toFetch += tracker.take(taskIds: outcome.fetch.filter { !dueIDs.contains($0) })
         let listed = outcome.stillRunning.compactMap { id, status in byID[id].map { ($0, status) } }
-        conclude(queried: Array(zip(go, querySingles(go))), listed: listed)
+        conclude(queried: [], listed: listed)
+        if !toFetch.isEmpty { fetchRound() }
     }
 
     // MARK: - Queries and budget
@@ -156,7 +170,7 @@ extension PollerEngine {
         guard !decisions.isEmpty else { return }
         do {
             try database.transaction { connection in
-                for (entry, decision, view) in decisions {
+                for (entry, decision, view) in decisions.sorted(by: { $0.0.taskId < $1.0.taskId }) {
                     switch decision {
                     case .finished:
                         try TaskRepository.applyObservation(connection, view!, nextCheckInMilliseconds: nil)

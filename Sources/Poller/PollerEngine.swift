@@ -35,6 +35,9 @@ final class PollerEngine {
     var paused = false
     /// Pages the last list sweep needed: the cost estimate for the next one.
     var lastSweepPages = 1
+    var lastSweepAt: Int64 = .min / 2
+    /// Tasks (in flight) waiting for a single query: a sweep showed them finished, or missed them.
+    var toFetch: [TaskTracker.Entry] = []
     /// When the shared bucket said to come back (monotonic ms).
     var quotaRetryAt: Int64 = 0
     let epoch = ContinuousClock.now
@@ -77,7 +80,7 @@ final class PollerEngine {
     }
 
     func iterate() {
-        let untilDue = tracker.nextDueAt().map { max($0 - now, 0) } ?? Int64.max
+        let untilDue = toFetch.isEmpty ? (tracker.nextDueAt().map { max($0 - now, 0) } ?? Int64.max) : 0
         let untilQuota = max(quotaRetryAt - now, 0)
         let wait = min(config.batchWait.milliseconds, max(untilDue, untilQuota))
         // While a batch waits for MySQL or the broker, fetching pauses (memory stays bounded);
@@ -152,7 +155,8 @@ final class PollerEngine {
         let claimed: [(BatchAssembler.Task, TaskRecord?)]
         do {
             claimed = try database.transaction { connection in
-                try batch.tasks.map { task in
+                // One lock order for every transaction (by taskId), so concurrent ones cannot deadlock.
+                try batch.tasks.sorted { $0.message.taskId < $1.message.taskId }.map { task in
                     (task, try TaskRepository.claim(connection, taskId: task.message.taskId, partition: task.partition,
                                                     firstCheckInMilliseconds: firstCheck))
                 }

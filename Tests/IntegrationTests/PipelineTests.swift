@@ -3,7 +3,14 @@ import Testing
 @testable import Common
 
 /// The whole pipeline through nginx → FcgiApp → DashScope (DevServer) → MySQL → Kafka → Poller.
-@Suite("end to end through nginx", .serialized, .enabled(if: Stack.enabled, "set OUTPAINTING_INTEGRATION=1 with the stack up"))
+/// Every integration suite nests in this one, so that all of them run one at a time: the fault
+/// tests stop and kill the stack's components.
+@Suite("integration (real nginx, MariaDB, Kafka broker, DevServer)", .serialized,
+       .enabled(if: Stack.enabled, "set OUTPAINTING_INTEGRATION=1 with the stack up"))
+struct Integration {}
+
+extension Integration {
+@Suite("end to end through nginx")
 struct PipelineTests {
     @Test("the loaded librdkafka is >= 2.1.2 (Debian's 2.0.2 fails against the broker)")
     func librdkafkaVersion() {
@@ -12,6 +19,7 @@ struct PipelineTests {
 
     @Test("create_task → the Poller drives the task to SUCCEEDED, stores it, commits the offset")
     func succeededByPoller() throws {
+        try Stack.waitGroupConsumesAllPartitions()
         let f = try Stack.fixture(durationMs: 1500)
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":"\#(f.picture)","parameters":{"xScale":1.5,"yScale":1.5}}"#)
         #expect(created.status == 200 && created.code == 0)
@@ -117,4 +125,5 @@ struct PipelineTests {
         }
         #expect(row?.pollerPartition != nil)
     }
+}
 }

@@ -95,6 +95,28 @@ enum Stack {
 
     // MARK: - Kafka
 
+    /// Waits until the Poller group consumes every partition: a probe (a completion hint for no
+    /// task, which the Poller ignores) is sent to each, and each partition's committed offset must
+    /// pass it. After crash tests this proves no partition is left to a dead member.
+    static func waitGroupConsumesAllPartitions(timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation) throws {
+        _ = initialized
+        let producer = try KafkaProducer(properties: ["bootstrap.servers": kafka], logger: logger)
+        var probes: [Int32: Int64] = [:]
+        for partition in Int32(0)..<Int32(env.int("KAFKA_TOPIC_PARTITIONS", default: 4)) {
+            let probe = OutPaintingTaskMessage(taskId: "probe-\(freshID())", pictureId: 0, userId: 0, createTime: 0,
+                                               isCompletionHint: true)
+            probes[partition] = try producer.send(topic: topic, key: probe.taskId, value: probe.encoded, partition: partition,
+                                                  timeout: .seconds(5)).offset
+        }
+        _ = try eventually(timeout: timeout, "the Poller group to consume every partition", sourceLocation: sourceLocation) { () -> Bool? in
+            for (partition, offset) in probes {
+                guard let committed = try committedOffset(partition: partition), committed > offset else { return nil }
+            }
+            return true
+        }
+        Task { await producer.close() }
+    }
+
     static func committedOffset(partition: Int32) throws -> Int64? {
         let consumer = try KafkaConsumer(properties: ["bootstrap.servers": kafka, "group.id": group], topics: [], logger: logger)
         defer { consumer.close() }
@@ -114,5 +136,139 @@ enum Stack {
         }
         Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
         return nil
+    }
+}
+
+// MARK: - Processes of the stack and fault injection
+
+extension Stack {
+    static let runDir = env.string("RUN_DIR", default: FileManager.default.currentDirectoryPath + "/.run")
+
+    static func pid(_ component: String) -> Int32? {
+        (try? String(contentsOfFile: "\(runDir)/\(component).pid", encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+    /// Sends `signal` to a component; its supervisor restarts it. Returns the pid signalled.
+    @discardableResult
+    static func signal(_ component: String, _ signal: Int32) throws -> Int32 {
+        let target = try #require(Self.pid(component), "no pid file for \(component)")
+        kill(target, signal)
+        return target
+    }
+
+    /// Waits until the supervisor has restarted `component` (a new live pid).
+    static func waitRestarted(_ component: String, oldPid: Int32, timeout: Duration = .seconds(30)) throws {
+        _ = try eventually(timeout: timeout, "\(component) to be restarted") { () -> Int32? in
+            guard let now = pid(component), now != oldPid, isAlive(now) else { return nil }
+            return now
+        }
+    }
+
+    /// Changes the DevServer's simulation; returns the previous settings to restore.
+    @discardableResult
+    static func simConfig(_ settings: String) throws -> String {
+        _ = initialized
+        let client = HTTPClient()
+        let before = try client.send(HTTPRequest(url: devServer + "/_sim/config", timeout: .seconds(5))).bodyText
+        let response = try client.send(HTTPRequest(method: "POST", url: devServer + "/_sim/config",
+                                                   headers: [("Content-Type", "application/json")],
+                                                   body: Array(settings.utf8), timeout: .seconds(5)))
+        #expect(response.status == 200, "\(response.bodyText)")
+        return before
+    }
+
+    /// A task created through nginx, with the outcome its picture's hooks ask the DevServer for.
+    struct Created {
+        let taskId: String
+        let expected: TaskStatus
+    }
+
+    /// Creates `count` tasks through nginx for one owner, each on its own picture with a duration
+    /// drawn from `durations` and every `failEvery`-th one FAILED. Lifts the DevServer's submission
+    /// limit meanwhile (setup speed is not what these tests measure).
+    static func createTasks(_ count: Int, durations: ClosedRange<Int>, failEvery: Int = 4) throws -> [Created] {
+        let f = try fixture()
+        let restore = try simConfig(#"{"create_qps_limit":0}"#)
+        defer { _ = try? simConfig(#"{"create_qps_limit":\#(Int((try? JSONParser.parse(restore))?["create_qps_limit"]?.int64Value ?? 2))}"#) }
+        var created: [Created] = []
+        try withDatabase { db in
+            for i in 0..<count {
+                let outcome: TaskStatus = failEvery > 0 && i % failEvery == failEvery - 1 ? .failed : .succeeded
+                let picture = freshID()
+                try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'chaos', ?)", [
+                    .int(picture),
+                    .string("\(devServer)/images/c.png?sim_duration_ms=\(Int.random(in: durations))&sim_outcome=\(outcome.rawValue)"),
+                    .int(f.owner)])
+                let reply = try create(cookie: f.ownerCookie, body: #"{"pictureId":\#(picture)}"#)
+                let id = try #require(reply.data?["output"]?["taskId"]?.stringValue, "create #\(i): \(String(describing: reply.json))")
+                created.append(Created(taskId: id, expected: outcome))
+            }
+        }
+        return created
+    }
+
+    /// Final statuses of `tasks`, once all are final (nil on timeout, recorded as a failure).
+    static func waitAllFinal(_ tasks: [Created], timeout: Duration) throws -> [String: TaskStatus]? {
+        try eventually(timeout: timeout, every: .milliseconds(500), "\(tasks.count) tasks to be final") { () -> [String: TaskStatus]? in
+            let statuses = try statuses(tasks.map(\.taskId))
+            return statuses.count == tasks.count && statuses.values.allSatisfy(\.isFinal) ? statuses : nil
+        }
+    }
+
+    static func statuses(_ ids: [String]) throws -> [String: TaskStatus] {
+        guard !ids.isEmpty else { return [:] }
+        return try withDatabase { db in
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            var out: [String: TaskStatus] = [:]
+            for row in try db.query("SELECT taskId, taskStatus FROM out_painting_task WHERE taskId IN (\(marks))",
+                                    ids.map(MySQLValue.string)) {
+                if let id = row["taskId"], let s = row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) { out[id] = s }
+            }
+            return out
+        }
+    }
+
+    /// Every task ended in the status its picture asked for.
+    static func expectRightOutcomes(_ tasks: [Created], _ final: [String: TaskStatus]?,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let final else { return }
+        let wrong = tasks.filter { final[$0.taskId] != $0.expected }
+        #expect(wrong.isEmpty, "wrong final status: \(wrong.map { "\($0.taskId) \(String(describing: final[$0.taskId])) ≠ \($0.expected)" })",
+                sourceLocation: sourceLocation)
+    }
+}
+
+/// Samples tasks' statuses while a fault test runs and records any that moved backwards.
+final class RegressionWatch: @unchecked Sendable {
+    // @unchecked: `lastRank` and `regressions` are touched only under `lock`.
+    private let lock = NSLock()
+    private var lastRank: [String: Int] = [:]
+    private var regressions: [String] = []
+    private var running = true
+
+    init(_ ids: [String]) {
+        Thread.detachNewThread { [self] in
+            while self.sample(ids) { Thread.sleep(forTimeInterval: 0.2) }
+        }
+    }
+
+    private func sample(_ ids: [String]) -> Bool {
+        guard lock.withLock({ running }) else { return false }
+        guard let statuses = try? Stack.statuses(ids) else { return true }  // MySQL may be restarting
+        lock.withLock {
+            for (id, status) in statuses {
+                if let last = lastRank[id], status.rank < last { regressions.append("\(id) went back to \(status.rawValue)") }
+                lastRank[id] = max(lastRank[id] ?? 0, status.rank)
+            }
+        }
+        return true
+    }
+
+    /// Stops sampling; returns what went backwards.
+    func finish() -> [String] {
+        lock.withLock { running = false; return regressions }
     }
 }

@@ -57,11 +57,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// - Throws: `KafkaError` with code `.produce` (refused locally, e.g. queue full), `.delivery`
     ///   (the broker or librdkafka reported failure) or `.deliveryTimeout` (no report in time; the
     ///   message may still be delivered later).
+    /// - Parameter partition: a fixed partition; nil lets the partitioner hash the key.
     public func send(topic: String, key: String, value: [UInt8], headers: [(String, String)] = [],
-                     timeout: Duration) throws(KafkaError) -> KafkaDeliveryReport {
+                     partition: Int32? = nil, timeout: Duration) throws(KafkaError) -> KafkaDeliveryReport {
         let waiter = DeliveryWaiter()
         let opaque = Unmanaged.passRetained(waiter).toOpaque()
-        if let error = produce(topic: topic, key: Array(key.utf8), value: value, headers: headers, opaque: opaque) {
+        if let error = produce(topic: topic, key: Array(key.utf8), value: value, headers: headers, partition: partition,
+                               opaque: opaque) {
             Unmanaged<DeliveryWaiter>.fromOpaque(opaque).release()
             throw error
         }
@@ -73,7 +75,7 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Enqueues with `rd_kafka_produceva` (the non-variadic form of producev, which Swift cannot
     /// call); every buffer is copied by librdkafka before it returns.
-    private func produce(topic: String, key: [UInt8], value: [UInt8], headers: [(String, String)],
+    private func produce(topic: String, key: [UInt8], value: [UInt8], headers: [(String, String)], partition: Int32?,
                          opaque: UnsafeMutableRawPointer) -> KafkaError? {
         // C strings for the topic and header names/values, alive until produceva returns.
         var cStrings: [UnsafeMutablePointer<CChar>] = []
@@ -100,6 +102,10 @@ public final class KafkaProducer: @unchecked Sendable {
                 v.vtype = RD_KAFKA_VTYPE_MSGFLAGS; v.u.i = RD_KAFKA_MSG_F_COPY; vus.append(v)
                 v = rd_kafka_vu_t()
                 v.vtype = RD_KAFKA_VTYPE_OPAQUE; v.u.ptr = opaque; vus.append(v)
+                if let partition {
+                    v = rd_kafka_vu_t()
+                    v.vtype = RD_KAFKA_VTYPE_PARTITION; v.u.i32 = partition; vus.append(v)
+                }
                 for (name, headerValue) in headers {
                     let valuePointer = cString(headerValue)
                     v = rd_kafka_vu_t()

@@ -27,6 +27,11 @@ public final class MySQLConnection {
         mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &ioTimeout)
         mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout)
         _ = "utf8mb4".withCString { mysql_options(mysql, MYSQL_SET_CHARSET_NAME, $0) }
+        // Every statement of the service addresses rows by key; READ COMMITTED takes no gap locks,
+        // which keeps concurrent inserts, claims and updates from deadlocking each other.
+        _ = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".withCString {
+            mysql_options(mysql, MYSQL_INIT_COMMAND, $0)
+        }
         let connected = mysql_real_connect(mysql, configuration.host, configuration.user, configuration.password,
                                            configuration.database, UInt32(configuration.port), nil, 0)
         guard connected != nil else {

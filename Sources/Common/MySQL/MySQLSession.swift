@@ -26,6 +26,16 @@ public final class MySQLSession {
         return try body(connection)
     }
 
+    /// Runs an idempotent read (or an idempotent single write); if the connection turns out to be
+    /// lost (e.g. the server restarted since the last use), reconnects and runs it once more.
+    public func read<T>(_ body: (MySQLConnection) throws -> T) throws -> T {
+        do {
+            return try with(body)
+        } catch let error as MySQLError where error.isConnectionLost {
+            return try with(body)
+        }
+    }
+
     /// Runs a transaction, retrying it (up to `attempts` times) on deadlocks, lock timeouts and
     /// lost connections. `body` must be safe to run again.
     public func transaction<T>(attempts: Int = 3, _ body: (MySQLConnection) throws -> T) throws -> T {

@@ -54,23 +54,34 @@ public enum QuotaRepository {
         }
     }
 
-    /// The row, refilled to now, locked until the transaction ends; created on first use. The
-    /// configured sizes follow the caller's `accountQPS` (the newest configuration wins).
+    /// The row, refilled to now, locked until the transaction ends; created on first use with
+    /// `accountQPS` (the programs' `DASHSCOPE_QUERY_QPS`). After that the row's `accountQPS` is
+    /// authoritative: an operator changes the quota for every instance at once with one UPDATE.
     private static func lockedState(_ connection: MySQLConnection, key: String,
                                     accountQPS: Double) throws -> (SharedQuota, blockedMs: Int64)? {
-        let fresh = SharedQuota(accountQPS: accountQPS)
-        try connection.execute("""
-            INSERT IGNORE INTO outpainting_query_quota (quotaKey, tokens, ratePerSecond, configuredRate, burst, updatedAt, blockedUntil)
-            VALUES (?, ?, ?, ?, ?, NOW(6), NOW(6))
-            """, [.string(key), .double(fresh.tokens), .double(fresh.rate), .double(fresh.configuredRate), .double(fresh.burst)])
-        guard let row = try connection.query("""
-            SELECT tokens, ratePerSecond, configuredRate, burst,
+        let select = """
+            SELECT accountQPS, tokens, ratePerSecond, configuredRate, burst,
                    GREATEST(TIMESTAMPDIFF(MICROSECOND, updatedAt, NOW(6)), 0) AS elapsedUs,
                    GREATEST(TIMESTAMPDIFF(MICROSECOND, NOW(6), blockedUntil), 0) AS blockedUs
             FROM outpainting_query_quota WHERE quotaKey = ? FOR UPDATE
-            """, [.string(key)]).first else { return nil }
+            """
+        var row = try connection.query(select, [.string(key)]).first
+        if row == nil {
+            // First use: create the row. (Not INSERT IGNORE on every call: its shared lock on an
+            // existing row, upgraded by FOR UPDATE, deadlocks concurrent takers.)
+            let initial = SharedQuota(accountQPS: accountQPS)
+            try connection.execute("""
+                INSERT IGNORE INTO outpainting_query_quota
+                    (quotaKey, accountQPS, tokens, ratePerSecond, configuredRate, burst, updatedAt, blockedUntil)
+                VALUES (?, ?, ?, ?, ?, ?, NOW(6), NOW(6))
+                """, [.string(key), .double(accountQPS), .double(initial.tokens), .double(initial.rate),
+                      .double(initial.configuredRate), .double(initial.burst)])
+            row = try connection.query(select, [.string(key)]).first
+        }
+        guard let row else { return nil }
         var state = SharedQuota(tokens: Double(row["tokens"] ?? "0") ?? 0, rate: Double(row["ratePerSecond"] ?? "1") ?? 1,
                                 configuredRate: Double(row["configuredRate"] ?? "1") ?? 1, burst: Double(row["burst"] ?? "1") ?? 1)
+        let fresh = SharedQuota(accountQPS: max(Double(row["accountQPS"] ?? "") ?? accountQPS, 1))
         if state.configuredRate != fresh.configuredRate || state.burst != fresh.burst {
             state.configuredRate = fresh.configuredRate
             state.burst = fresh.burst

@@ -48,8 +48,8 @@ public enum TaskRepository {
     }
 
     /// Tasks no consumer is following: never claimed `unclaimedAfterSeconds` after creation (the
-    /// produce failed or the message was lost), or claimed but not checked for `staleAfterSeconds`
-    /// (the broker lost the partition's data or ownership moved without a handover).
+    /// produce failed, the message was lost, or its partition's owner is gone), or claimed (or
+    /// adopted) but not checked for `staleAfterSeconds` (their follower stopped).
     public static func orphans(_ connection: MySQLConnection, unclaimedAfterSeconds: Int, staleAfterSeconds: Int,
                                limit: Int) throws -> [TaskRecord] {
         try connection.query("""
