@@ -95,7 +95,7 @@ struct FaultTests {
     }
 
     @Test("three Poller instances; one is killed mid-run and the others take over its partitions")
-    func instancesShareAndTakeOver() throws {
+    func instancesShareAndTakeOver() async throws {
         let extra = try (0..<2).map { _ in try startExtraPoller() }
         defer { extra.forEach { $0.terminate(); $0.waitUntilExit() } }
         Thread.sleep(forTimeInterval: 3)  // let the group rebalance over three members
@@ -106,7 +106,7 @@ struct FaultTests {
         Stack.expectRightOutcomes(tasks, final)
         extra.forEach { $0.terminate() }
         // The survivors take every partition back once the killed member's session expires.
-        try Stack.waitGroupConsumesAllPartitions(timeout: .seconds(90))
+        try await Stack.waitGroupConsumesAllPartitions(timeout: .seconds(90))
     }
 
     private func quotaThrottledCount() throws -> Int64 {
@@ -132,7 +132,7 @@ struct FaultTests {
 struct MessageTests {
     @Test("poison messages go to the dead-letter topic with the reason; the partition keeps moving")
     func poison() async throws {
-        try Stack.waitGroupConsumesAllPartitions()
+        try await Stack.waitGroupConsumesAllPartitions()
         let producer = try KafkaProducer(properties: ["bootstrap.servers": Stack.kafka, "partitioner": "murmur2_random"],
                                          logger: Stack.logger)
         let marker = "poison-\(Stack.freshID())"

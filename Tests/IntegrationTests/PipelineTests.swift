@@ -18,8 +18,8 @@ struct PipelineTests {
     }
 
     @Test("create_task → the Poller drives the task to SUCCEEDED, stores it, commits the offset")
-    func succeededByPoller() throws {
-        try Stack.waitGroupConsumesAllPartitions()
+    func succeededByPoller() async throws {
+        try await Stack.waitGroupConsumesAllPartitions()
         let f = try Stack.fixture(durationMs: 1500)
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":"\#(f.picture)","parameters":{"xScale":1.5,"yScale":1.5}}"#)
         #expect(created.status == 200 && created.code == 0)

@@ -98,11 +98,12 @@ enum Stack {
     /// Waits until the Poller group consumes every partition: a probe (a completion hint for no
     /// task, which the Poller ignores) is sent to each, and each partition's committed offset must
     /// pass it. After crash tests this proves no partition is left to a dead member.
-    static func waitGroupConsumesAllPartitions(timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func waitGroupConsumesAllPartitions(timeout: Duration = .seconds(60),
+                                               sourceLocation: SourceLocation = #_sourceLocation) async throws {
         _ = initialized
         let producer = try KafkaProducer(properties: ["bootstrap.servers": kafka], logger: logger)
         var probes: [Int32: Int64] = [:]
-        for partition in Int32(0)..<Int32(env.int("KAFKA_TOPIC_PARTITIONS", default: 4)) {
+        for partition in Int32(0)..<Int32((try? env.int("KAFKA_TOPIC_PARTITIONS", default: 4)) ?? 4) {
             let probe = OutPaintingTaskMessage(taskId: "probe-\(freshID())", pictureId: 0, userId: 0, createTime: 0,
                                                isCompletionHint: true)
             probes[partition] = try producer.send(topic: topic, key: probe.taskId, value: probe.encoded, partition: partition,
@@ -114,7 +115,7 @@ enum Stack {
             }
             return true
         }
-        Task { await producer.close() }
+        await producer.close()
     }
 
     static func committedOffset(partition: Int32) throws -> Int64? {
