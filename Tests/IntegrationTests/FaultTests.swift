@@ -98,9 +98,9 @@ struct FaultTests {
     func instancesShareAndTakeOver() async throws {
         let extra = try (0..<2).map { _ in try startExtraPoller() }
         defer { extra.forEach { $0.terminate(); $0.waitUntilExit() } }
-        Thread.sleep(forTimeInterval: 3)  // let the group rebalance over three members
+        try await Task.sleep(for: .seconds(3))  // the kill below should land mid-rebalance or after it
         let tasks = try Stack.createTasks(40, durations: 2000...7000)
-        Thread.sleep(forTimeInterval: 2)
+        try await Task.sleep(for: .seconds(2))
         kill(extra[0].processIdentifier, SIGKILL)
         let final = try Stack.waitAllFinal(tasks, timeout: .seconds(90))
         Stack.expectRightOutcomes(tasks, final)
