@@ -232,7 +232,17 @@ case "${1:-}" in
     exec "$(bin_dir)/outpainting-poller" ;;
   ensure-topics)
     wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
-    ensure_topics ;;
+    ensure_topics
+    # After a broker restart (all its data gone), librdkafka clients can loop on stale metadata
+    # or crash (ENVIRONMENT.md): restart every Kafka client, as an operator would.
+    if [ "${SUPERVISE_RESTARTS:-0}" -gt 0 ]; then
+      for c in fcgi poller; do
+        if [ -f "$RUN_DIR/$c.pid" ]; then
+          echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) stack: broker restarted; restarting Kafka client $c" | tee -a "$LOG/supervisor.log"
+          kill -TERM "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true
+        fi
+      done
+    fi ;;
   down) cmd_down ;;
   status) cmd_status ;;
   run)

@@ -3,7 +3,8 @@
 # Runs COMMAND and restarts it whenever it dies (logging each restart), as systemd's Restart=always
 # would in production. SIGTERM/SIGINT stop the supervisor and, gracefully, the component.
 # Writes the component's pid to $RUN_DIR/NAME.pid. If AFTER_START is set, it runs (in the
-# background) after every start, e.g. to re-create a memory-only broker's topics.
+# background) after every start with SUPERVISE_RESTARTS set to the number of restarts so far,
+# e.g. to re-create a memory-only broker's topics.
 set -u
 name="$1"; log="$2"; shift 2
 run_dir="${RUN_DIR:?RUN_DIR must be set}"
@@ -21,7 +22,7 @@ while :; do
   "$@" >>"$log" 2>&1 &
   child=$!
   echo "$child" >"$run_dir/$name.pid"
-  if [ -n "${AFTER_START:-}" ]; then (sleep 0.2; $AFTER_START) >>"$log" 2>&1 & fi
+  if [ -n "${AFTER_START:-}" ]; then (sleep 0.2; SUPERVISE_RESTARTS=$restarts $AFTER_START) >>"$log" 2>&1 & fi
   wait "$child"
   rc=$?
   if [ "$stopping" -eq 1 ]; then
