@@ -37,8 +37,12 @@ struct FaultTests {
         let tasks = try Stack.createTasks(20, durations: 2000...8000)
         let watch = RegressionWatch(tasks.map(\.taskId))
         Thread.sleep(forTimeInterval: 1)
+        let fcgi = try #require(Stack.pid("fcgi")), poller = try #require(Stack.pid("poller"))
         let old = try Stack.signal("broker", SIGKILL)
         try Stack.waitRestarted("broker", oldPid: old)
+        // The stack restarts every Kafka client after a broker restart (stale-metadata trap).
+        try Stack.waitRestarted("fcgi", oldPid: fcgi)
+        try Stack.waitRestarted("poller", oldPid: poller)
         // Tasks created while the broker is back but empty: their messages may be acknowledged
         // and lost, or fail; the reconciler must bring them in either way.
         let late = try Stack.createTasks(5, durations: 1000...3000)

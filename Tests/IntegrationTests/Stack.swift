@@ -168,6 +168,14 @@ extension Stack {
         }
     }
 
+    /// Waits until nginx → FcgiApp answers with the envelope (a restarted FcgiApp's socket can be
+    /// missing for a moment, and nginx answers 502 meanwhile).
+    static func waitAnswering(timeout: Duration = .seconds(30)) throws {
+        _ = try eventually(timeout: timeout, "FcgiApp to answer through nginx") { () -> Bool? in
+            (try? request("GET", "/api/picture/out_painting/get_task?taskId=health"))?.code == 40100 ? true : nil
+        }
+    }
+
     /// Changes the DevServer's simulation; returns the previous settings to restore.
     @discardableResult
     static func simConfig(_ settings: String) throws -> String {
@@ -191,6 +199,7 @@ extension Stack {
     /// drawn from `durations` and every `failEvery`-th one FAILED. Lifts the DevServer's submission
     /// limit meanwhile (setup speed is not what these tests measure).
     static func createTasks(_ count: Int, durations: ClosedRange<Int>, failEvery: Int = 4) throws -> [Created] {
+        try waitAnswering()
         let f = try fixture()
         let restore = try simConfig(#"{"create_qps_limit":0}"#)
         defer { _ = try? simConfig(#"{"create_qps_limit":\#(Int((try? JSONParser.parse(restore))?["create_qps_limit"]?.int64Value ?? 2))}"#) }
