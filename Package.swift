@@ -23,12 +23,13 @@ let package = Package(
         .systemLibrary(name: "CRDKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "mysqlclient", providers: [.apt(["default-libmysqlclient-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSupport"),
 
         // MARK: - Shared layers and domain logic
         .target(
             name: "Common",
             dependencies: [
-                "CFastCGI", "CRDKafka", "CMariaDB", "CCurl",
+                "CFastCGI", "CRDKafka", "CMariaDB", "CCurl", "CSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HeapModule", package: "swift-collections"),

@@ -126,22 +126,36 @@ final class PollerEngine {
         }
         for partition in current.subtracting(owned) {
             do {
-                let open = try database.with { try TaskRepository.openTasks($0, partition: partition) }
-                let start = now
-                for (i, record) in open.enumerated() {
-                    // Spread the first checks of a large inherited backlog over the first-check delay.
-                    let spread = open.count > 1 ? config.backoff.firstCheck.milliseconds * Int64(i) / Int64(open.count) : 0
-                    tracker.follow(taskId: record.taskId, partition: partition, dueAt: start + spread,
-                                   checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
-                                   createdAtEpochMs: record.createdAtEpochMilliseconds)
-                }
+                let count = try loadOpenTasks(partition: partition)
                 owned.insert(partition)
-                logger.info("partition assigned", metadata: [LogKey.partition: "\(partition)", "tasks": "\(open.count)"])
+                logger.info("partition assigned", metadata: [LogKey.partition: "\(partition)", "tasks": "\(count)"])
             } catch {
                 logger.error("cannot load a partition's open tasks; will retry", metadata: [
                     LogKey.partition: "\(partition)", LogKey.error: "\(error)"])
             }
         }
+    }
+
+    /// Follows a partition's open tasks, read in pages; their first checks are spread over the
+    /// first-check delay so a large inherited backlog does not arrive as one burst.
+    private func loadOpenTasks(partition: Int32) throws -> Int {
+        var after = ""
+        var loaded: [TaskRepository.OpenTask] = []
+        while true {
+            let page = try database.with { try TaskRepository.openTasks($0, partition: partition, after: after) }
+            loaded += page
+            guard page.count == 5000, let last = page.last else { break }
+            after = last.taskId
+        }
+        let start = now
+        for (i, task) in loaded.enumerated() {
+            let spread = loaded.count > 1 ? config.backoff.firstCheck.milliseconds * Int64(i) / Int64(loaded.count) : 0
+            tracker.follow(taskId: task.taskId, partition: partition, dueAt: start + spread, checks: task.retryCount,
+                           deadlineAt: deadline(ageSeconds: task.ageSeconds), createdAtEpochMs: task.createdAtEpochMilliseconds)
+        }
+        // Give the pages' transient buffers back to the system: RSS is a budget (100,000 tasks ≤ 100 MB).
+        SystemMemory.returnFreedMemory()
+        return loaded.count
     }
 
     // MARK: - Batches in

@@ -17,6 +17,8 @@ public struct TaskTracker: Sendable {
         /// When the task was created (epoch milliseconds), to place it in a list query's time window.
         public let createdAtEpochMs: Int64
         public internal(set) var inFlight: Bool
+        /// Which heap item is current (older ones for the same task are skipped).
+        var generation: UInt64 = 0
     }
 
     private struct Due: Comparable {
@@ -27,7 +29,6 @@ public struct TaskTracker: Sendable {
     }
 
     private var entries: [String: Entry] = [:]
-    private var generations: [String: UInt64] = [:]
     private var heap = Heap<Due>()
     private var nextGeneration: UInt64 = 0
 
@@ -64,7 +65,7 @@ public struct TaskTracker: Sendable {
         var out: [Entry] = []
         while out.count < limit, let top = heap.min, top.at <= now {
             heap.removeMin()
-            guard generations[top.taskId] == top.generation, var entry = entries[top.taskId], !entry.inFlight else { continue }
+            guard var entry = entries[top.taskId], entry.generation == top.generation, !entry.inFlight else { continue }
             entry.inFlight = true
             entries[top.taskId] = entry
             out.append(entry)
@@ -79,8 +80,8 @@ public struct TaskTracker: Sendable {
         for id in taskIds {
             guard var entry = entries[id], !entry.inFlight else { continue }
             entry.inFlight = true
+            entry.generation = 0  // its heap item is now stale
             entries[id] = entry
-            generations[id] = nil  // its heap item is now stale
             out.append(entry)
         }
         return out
@@ -118,13 +119,12 @@ public struct TaskTracker: Sendable {
     /// Stops following a task (final, expired, or no longer ours).
     public mutating func forget(_ taskId: String) {
         entries[taskId] = nil
-        generations[taskId] = nil
     }
 
     /// When the earliest waiting task is due (nil: nothing waits).
     public mutating func nextDueAt() -> Int64? {
         while let top = heap.min {
-            if generations[top.taskId] == top.generation, let e = entries[top.taskId], !e.inFlight { return top.at }
+            if let e = entries[top.taskId], e.generation == top.generation, !e.inFlight { return top.at }
             heap.removeMin()
         }
         return nil
@@ -132,7 +132,7 @@ public struct TaskTracker: Sendable {
 
     private mutating func push(_ taskId: String, at: Int64) {
         nextGeneration &+= 1
-        generations[taskId] = nextGeneration
+        entries[taskId]?.generation = nextGeneration
         heap.insert(Due(at: at, taskId: taskId, generation: nextGeneration))
     }
 }

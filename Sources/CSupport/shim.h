@@ -1,0 +1,2 @@
+/* glibc facilities Swift's Glibc module does not export. */
+#include <malloc.h>
