@@ -37,6 +37,9 @@ export KAFKA_DLT_TOPIC="${KAFKA_DLT_TOPIC:-$KAFKA_TOPIC-dlt}"
 # production defaults are 15 s / 10 s / 120 s.
 export POLLER_RECONCILE_INTERVAL_S="${POLLER_RECONCILE_INTERVAL_S:-3}" POLLER_ORPHAN_UNCLAIMED_S="${POLLER_ORPHAN_UNCLAIMED_S:-5}"
 export POLLER_ORPHAN_STALE_S="${POLLER_ORPHAN_STALE_S:-30}"
+# The test broker (tansu) sometimes never completes a consumer-group join after it restarts: a
+# Poller left without partitions this long re-creates its consumer. Off in production.
+export POLLER_REJOIN_WITHOUT_ASSIGNMENT_S="${POLLER_REJOIN_WITHOUT_ASSIGNMENT_S:-10}"
 
 LOG="$RUN_DIR/log"
 MARIADB_DIR="$RUN_DIR/mariadb"

@@ -23,7 +23,41 @@ struct CreateTaskHandler {
         if let refusal = EditPermission.businessError(for: EditPermission.decide(user: user, picture: facts)) {
             throw refusal
         }
-        let created = try submit(imageURL: facts!.url, parameters: parameters, worker: worker, logger: logger)
+        return try withDuplicateGuard(userID: user.id, pictureID: pictureID, parameters: parameters, worker: worker,
+                                      logger: logger) { logger in
+            try createNew(imageURL: facts!.url, pictureID: pictureID, parameters: parameters, user: user,
+                          worker: worker, logger: logger)
+        }
+    }
+
+    /// Runs `create` under a per-(user, picture) MySQL advisory lock, unless the same request was
+    /// made within the duplicate window: then the task already created is the answer.
+    private func withDuplicateGuard(userID: Int64, pictureID: Int64, parameters: OutPaintingParameters,
+                                    worker: ResponderWorker, logger: Logger,
+                                    _ create: (Logger) throws -> JSONValue) throws -> JSONValue {
+        let window = Int(configuration.duplicateWindow.components.seconds)
+        guard window > 0 else { return try create(logger) }
+        let lockName = "outpainting:create:\(userID):\(pictureID)"
+        return try worker.database.with { connection in
+            // The lock lives on this connection; it is released below or when the connection drops.
+            guard try connection.query("SELECT GET_LOCK(?, 5) AS locked", [.string(lockName)]).first?.int("locked") == 1 else {
+                throw BusinessError(.operationError, "操作过于频繁，请稍后重试")
+            }
+            defer { _ = try? connection.query("SELECT RELEASE_LOCK(?) AS released", [.string(lockName)]) }
+            if let existing = try TaskRepository.recentDuplicate(connection, userId: userID, pictureId: pictureID,
+                                                                 parameters: parameters, windowSeconds: window) {
+                logger.info("duplicate create_task within the window; answering the task already created",
+                            metadata: [LogKey.taskID: "\(existing.taskId)"])
+                return Self.createdJSON(taskId: existing.taskId, status: existing.status, requestId: existing.requestId ?? "")
+            }
+            return try create(logger)
+        }
+    }
+
+    private func createNew(imageURL: String, pictureID: Int64, parameters: OutPaintingParameters, user: LoginUser,
+                           worker: ResponderWorker, logger: Logger) throws -> JSONValue {
+        var logger = logger
+        let created = try submit(imageURL: imageURL, parameters: parameters, worker: worker, logger: logger)
         logger[metadataKey: LogKey.taskID] = "\(created.taskId)"
 
         do {
@@ -43,9 +77,14 @@ struct CreateTaskHandler {
         }
         enqueue(taskId: created.taskId, pictureID: pictureID, userID: user.id, worker: worker, logger: logger)
         logger.info("task created")
-        return .object([
-            ("output", .object([("taskId", .string(created.taskId)), ("taskStatus", .string(created.status.rawValue))])),
-            ("code", .null), ("message", .null), ("requestId", .string(created.requestId)),
+        return Self.createdJSON(taskId: created.taskId, status: created.status, requestId: created.requestId)
+    }
+
+    /// The host's `data` for create_task: the DashScope create response, camelCased.
+    static func createdJSON(taskId: String, status: TaskStatus, requestId: String) -> JSONValue {
+        .object([
+            ("output", .object([("taskId", .string(taskId)), ("taskStatus", .string(status.rawValue))])),
+            ("code", .null), ("message", .null), ("requestId", .string(requestId)),
         ])
     }
 

@@ -17,9 +17,7 @@ struct GetTaskHandler {
         }
         guard record.userId == user.id || user.isAdmin else { throw BusinessError(.noAuth) }
 
-        if !record.status.isFinal,
-           record.millisecondsSinceCheck.map({ $0 >= configuration.liveCheckInterval.milliseconds }) ?? true,
-           liveCheckAllowed(worker: worker, logger: logger) {
+        if !record.status.isFinal, liveCheckAllowed(taskId: taskId, worker: worker, logger: logger) {
             do {
                 let view = try worker.dashScope.task(taskId)
                 record = try worker.database.with { connection in
@@ -39,13 +37,18 @@ struct GetTaskHandler {
         return record.hostJSON(requestId: request.params["REQUEST_ID"] ?? UUID().uuidString.lowercased())
     }
 
-    /// One token from the account's shared query bucket; without one, the answer comes from MySQL.
-    private func liveCheckAllowed(worker: ResponderWorker, logger: Logger) -> Bool {
+    /// A live check happens when this call wins the task's check claim (nobody checked it within
+    /// `LIVE_CHECK_INTERVAL_MS`; concurrent calls for one task make one query) and the account's
+    /// shared bucket grants a token; otherwise the answer comes from MySQL.
+    private func liveCheckAllowed(taskId: String, worker: ResponderWorker, logger: Logger) -> Bool {
         do {
+            guard try worker.database.read({
+                try TaskRepository.claimLiveCheck($0, taskId: taskId, intervalMilliseconds: configuration.liveCheckInterval.milliseconds)
+            }) else { return false }
             return try QuotaRepository.take(worker.database, key: configuration.quotaKey, wanted: 1,
                                             accountQPS: configuration.accountQueryQPS).granted == 1
         } catch {
-            logger.warning("cannot read the shared query budget; answering from MySQL", metadata: [LogKey.error: "\(error)"])
+            logger.warning("cannot claim a live check; answering from MySQL", metadata: [LogKey.error: "\(error)"])
             return false
         }
     }

@@ -11,6 +11,9 @@ struct ResponderConfiguration: Sendable {
     var loginCacheSize = 10_000
     /// A task checked by anyone within this interval is answered from MySQL without a live query.
     var liveCheckInterval: Duration = .seconds(3)
+    /// The same user, picture and parameters within this window get the task already created
+    /// (a double click must not pay Aliyun twice); zero turns it off.
+    var duplicateWindow: Duration = .seconds(10)
     /// How long create_task may keep retrying DashScope's 429 before giving up.
     var createThrottleBudget: Duration = .seconds(3)
     /// Path of the completion-event endpoint; empty = off.
@@ -45,6 +48,7 @@ struct ResponderConfiguration: Sendable {
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 3000)
         c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
+        c.duplicateWindow = .seconds(try env.int("CREATE_DUPLICATE_WINDOW_S", default: 10, range: 0...3600))
         c.hintPath = env.string("HINT_PATH", default: "")
         c.hintToken = env.string("HINT_TOKEN", default: "")
         if !c.hintPath.isEmpty && c.hintToken.utf8.count < 16 {

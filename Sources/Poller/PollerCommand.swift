@@ -22,7 +22,8 @@ struct PollerCommand: AsyncParsableCommand {
                 POLLER_BATCH_MAX, POLLER_BATCH_WAIT_MS, POLLER_QUERY_CONCURRENCY, POLLER_ROUND_MAX,
                 POLLER_FIRST_CHECK_MS, POLLER_BACKOFF_INITIAL_MS, POLLER_BACKOFF_MULTIPLIER, POLLER_BACKOFF_CAP_MS,
                 POLLER_BACKOFF_JITTER, POLLER_TASK_DEADLINE_S, POLLER_RECONCILE_INTERVAL_S, POLLER_ORPHAN_UNCLAIMED_S,
-                POLLER_ORPHAN_STALE_S, POLLER_LIST_QUERIES, POLLER_SHUTDOWN_TIMEOUT_S, KAFKA_DLT_TOPIC,
+                POLLER_ORPHAN_STALE_S, POLLER_LIST_QUERIES, POLLER_SHUTDOWN_TIMEOUT_S, POLLER_REJOIN_WITHOUT_ASSIGNMENT_S,
+                KAFKA_DLT_TOPIC,
                 DASHSCOPE_QUERY_QPS, DASHSCOPE_*, MYSQL_*, LOG_LEVEL. Stops gracefully on SIGTERM/SIGINT.
                 """)
 
@@ -77,9 +78,11 @@ struct PollerService: Service {
         let startup = StartupResult()
         engineThread.start(count: 1) { _ in
             do {
-                let consumer = try KafkaConsumer(properties: config.consumer, topics: [config.topic], logger: logger)
-                let engine = PollerEngine(config: config, consumer: consumer, producer: producer, queries: queries,
-                                          database: MySQLSession(configuration: config.mysql, logger: logger), logger: logger)
+                let engine = try PollerEngine(
+                    config: config,
+                    makeConsumer: { try KafkaConsumer(properties: config.consumer, topics: [config.topic], logger: logger) },
+                    producer: producer, queries: queries,
+                    database: MySQLSession(configuration: config.mysql, logger: logger), logger: logger)
                 engine.run(stop: stop.flag)
             } catch {
                 startup.failure.withLock { $0 = "\(error)" }

@@ -25,6 +25,10 @@ struct PollerConfiguration: Sendable {
     var reconcileInterval: Duration = .seconds(15)
     var orphanUnclaimedAfter: Duration = .seconds(10)
     var orphanStaleAfter: Duration = .seconds(120)
+    /// Re-create the consumer after this long without any assigned partition (0 = never). Off by
+    /// default: with more instances than partitions an idle member is normal. The local stack turns
+    /// it on because its test broker sometimes never completes a group join after restarting.
+    var rejoinWithoutAssignment: Duration = .zero
     /// Longest a graceful stop may take before the process exits anyway.
     var shutdownTimeout: Duration = .seconds(20)
     var dashScope = DashScopeConfiguration()
@@ -68,6 +72,7 @@ struct PollerConfiguration: Sendable {
         c.reconcileInterval = .seconds(try env.int("POLLER_RECONCILE_INTERVAL_S", default: 15, range: 1...86_400))
         c.orphanUnclaimedAfter = .seconds(try env.int("POLLER_ORPHAN_UNCLAIMED_S", default: 10, range: 1...86_400))
         c.orphanStaleAfter = .seconds(try env.int("POLLER_ORPHAN_STALE_S", default: 120, range: 10...86_400))
+        c.rejoinWithoutAssignment = .seconds(try env.int("POLLER_REJOIN_WITHOUT_ASSIGNMENT_S", default: 0, range: 0...86_400))
         c.shutdownTimeout = .seconds(try env.int("POLLER_SHUTDOWN_TIMEOUT_S", default: 20, range: 1...3600))
         c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
         c.mysql = try MySQLConfiguration.fromEnvironment(env)

@@ -17,7 +17,11 @@ import Synchronization
 ///   `listClient` belong to it.
 final class PollerEngine {
     let config: PollerConfiguration
-    let consumer: KafkaConsumer
+    private(set) var consumer: KafkaConsumer
+    /// Makes a fresh, subscribed consumer (used when the group never assigns this member anything).
+    let makeConsumer: () throws -> KafkaConsumer
+    /// Since when this member has had no partition (monotonic ms); nil while it has some.
+    var unassignedSince: Int64?
     let producer: KafkaProducer
     /// Owned threads, each with its own DashScope client, for a round's concurrent queries.
     let queries: BlockingExecutor<DashScopeClient>
@@ -44,10 +48,11 @@ final class PollerEngine {
     var lastReconcile: Int64 = 0
     let statistics = PollerStatistics()
 
-    init(config: PollerConfiguration, consumer: KafkaConsumer, producer: KafkaProducer,
-         queries: BlockingExecutor<DashScopeClient>, database: MySQLSession, logger: Logger) {
+    init(config: PollerConfiguration, makeConsumer: @escaping () throws -> KafkaConsumer, producer: KafkaProducer,
+         queries: BlockingExecutor<DashScopeClient>, database: MySQLSession, logger: Logger) throws {
         self.config = config
-        self.consumer = consumer
+        self.makeConsumer = makeConsumer
+        self.consumer = try makeConsumer()
         self.producer = producer
         self.queries = queries
         self.listClient = DashScopeClient(configuration: config.dashScope)
@@ -119,6 +124,16 @@ final class PollerEngine {
             logger.warning("cannot read the consumer assignment", metadata: [LogKey.error: "\(error)"])
             return
         }
+        if current.isEmpty {
+            let since = unassignedSince ?? now
+            unassignedSince = since
+            if config.rejoinWithoutAssignment > .zero && now - since >= config.rejoinWithoutAssignment.milliseconds {
+                rejoin()
+                return
+            }
+        } else {
+            unassignedSince = nil
+        }
         for partition in owned.subtracting(current) {
             let dropped = tracker.drop(partition: partition)
             owned.remove(partition)
@@ -133,6 +148,23 @@ final class PollerEngine {
                 logger.error("cannot load a partition's open tasks; will retry", metadata: [
                     LogKey.partition: "\(partition)", LogKey.error: "\(error)"])
             }
+        }
+    }
+
+    /// Leaves the group and joins again with a fresh consumer. Uncommitted messages are dropped:
+    /// the group redelivers them.
+    private func rejoin() {
+        logger.warning("no partition assigned for too long; re-creating the consumer",
+                       metadata: ["after": "\(config.rejoinWithoutAssignment)"])
+        consumer.close()
+        pending = []
+        paused = false
+        unassignedSince = nil
+        do {
+            consumer = try makeConsumer()
+        } catch {
+            logger.error("cannot re-create the consumer; will retry", metadata: [LogKey.error: "\(error)"])
+            unassignedSince = now
         }
     }
 

@@ -103,7 +103,7 @@ struct FaultTests {
         print("quota test: \(tasks.count) tasks, \(queries) status queries (\(String(format: "%.2f", perTask)) per task), "
               + "\(throttled) throttled, all final \(String(format: "%.1f", allFinalAfter)) s after the last create; "
               + "task end → row final p50 \(String(format: "%.2f", percentile(0.5))) s, p95 \(String(format: "%.2f", percentile(0.95))) s, "
-              + "max \(String(format: "%.2f", percentile(1)))) s")
+              + "max \(String(format: "%.2f", percentile(1))) s")
         #expect(throttled <= 2, "429s at the account quota")
         #expect(perTask < 2)
     }

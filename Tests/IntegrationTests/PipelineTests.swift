@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Common
 
@@ -107,6 +108,49 @@ struct PipelineTests {
         #expect(wrongMethod.status == 405 && wrongMethod.code == 40000)
         let huge = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":1,"pad":""# + String(repeating: "x", count: 70_000) + #""}"#)
         #expect(huge.status == 413)
+    }
+
+    @Test("a double click creates one task: the same user, picture and parameters within 10 s get the same task")
+    func doubleSubmission() throws {
+        let f = try Stack.fixture(durationMs: 60_000)
+        let before = try Stack.devServerStats()["creates"]?.int64Value ?? 0
+        let body = #"{"pictureId":\#(f.picture),"parameters":{"xScale":2}}"#
+        let first = try Stack.create(cookie: f.ownerCookie, body: body)
+        let second = try Stack.create(cookie: f.ownerCookie, body: body)
+        let firstID = try #require(first.data?["output"]?["taskId"]?.stringValue)
+        #expect(second.data?["output"]?["taskId"]?.stringValue == firstID)
+        #expect(try Stack.devServerStats()["creates"]?.int64Value == before + 1)
+        // Other parameters are another task.
+        let other = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture),"parameters":{"yScale":2}}"#)
+        #expect(other.code == 0 && other.data?["output"]?["taskId"]?.stringValue != firstID)
+    }
+
+    @Test("concurrent get_task calls for one task make at most one live DashScope query")
+    func liveCheckCoalesced() throws {
+        let f = try Stack.fixture(durationMs: 60_000)
+        let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture)}"#)
+        let taskId = try #require(created.data?["output"]?["taskId"]?.stringValue)
+        // Let the Poller's first check pass, then make sure the row counts as not checked recently.
+        _ = try Stack.eventually("the Poller's first check") { try Stack.row(taskId).flatMap { $0.retryCount >= 1 ? true : nil } }
+        try Stack.withDatabase {
+            try $0.execute("UPDATE out_painting_task SET lastCheckTime = NOW(3) - INTERVAL 1 HOUR WHERE taskId = ?", [.string(taskId)])
+        }
+        let before = try Stack.row(taskId)?.retryCount ?? 0
+        let group = DispatchGroup()
+        let codes = Mutex<[Int64?]>([])
+        for _ in 0..<12 {
+            group.enter()
+            Thread.detachNewThread {
+                let code = try? Stack.getTask(taskId, cookie: f.ownerCookie).code
+                codes.withLock { $0.append(code ?? -1) }
+                group.leave()
+            }
+        }
+        group.wait()
+        #expect(codes.withLock { $0 }.allSatisfy { $0 == 0 })
+        // Each live check stores one observation (retryCount + 1); the Poller may add at most one more.
+        let after = try Stack.row(taskId)?.retryCount ?? 0
+        #expect(after - before <= 2, "\(after - before) checks for 12 concurrent get_task calls")
     }
 
     @Test("a stored task whose message never reached Kafka is found by the reconciler and followed")

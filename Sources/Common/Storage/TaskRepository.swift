@@ -26,6 +26,29 @@ public enum TaskRepository {
                   .string(parameters.hostJSON.serialized)])
     }
 
+    /// The task the same user created for the same picture with the same parameters within the
+    /// last `windowSeconds` (a double click), if any.
+    public static func recentDuplicate(_ connection: MySQLConnection, userId: Int64, pictureId: Int64,
+                                       parameters: OutPaintingParameters, windowSeconds: Int) throws -> TaskRecord? {
+        try connection.query("""
+            SELECT \(columns) FROM out_painting_task
+            WHERE userId = ? AND pictureId = ? AND requestParameters = ? AND isDelete = 0
+              AND createTime >= NOW() - INTERVAL ? SECOND
+            ORDER BY id DESC LIMIT 1
+            """, [.int(userId), .int(pictureId), .string(parameters.hostJSON.serialized), .int(windowSeconds)]).first.map(record)
+    }
+
+    /// Claims the right to query DashScope live for a task: true for exactly one of several
+    /// concurrent get_task calls (in any FcgiApp process), and only if nobody — Poller included —
+    /// checked the task within `intervalMilliseconds`.
+    public static func claimLiveCheck(_ connection: MySQLConnection, taskId: String, intervalMilliseconds: Int64) throws -> Bool {
+        try connection.execute("""
+            UPDATE out_painting_task SET lastCheckTime = NOW(3)
+            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
+              AND (lastCheckTime IS NULL OR lastCheckTime < NOW(3) - INTERVAL ? MICROSECOND)
+            """, [.string(taskId), .int(intervalMilliseconds * 1000)]).affectedRows == 1
+    }
+
     /// Records where the broker stored the task's message (proof the produce was acknowledged).
     public static func recordDelivery(_ connection: MySQLConnection, taskId: String, report: KafkaDeliveryReport) throws {
         try connection.execute("UPDATE out_painting_task SET kafkaPartition = ?, kafkaOffset = ? WHERE taskId = ?",
