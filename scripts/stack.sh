@@ -125,7 +125,7 @@ ensure_topics() {
 
 up_broker() {
   [ -x "$TOOLS/tansu" ] || die "tansu broker missing: run scripts/setup.sh"
-  AFTER_START="$REPO/scripts/stack.sh ensure-topics" start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
+  BEFORE_RESTART="$REPO/scripts/stack.sh stop-kafka-clients" AFTER_START="$REPO/scripts/stack.sh ensure-topics" start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
     --advertised-listener-url "tcp://$BROKER_HOST:$BROKER_PORT"
   wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
   ensure_topics
@@ -235,25 +235,19 @@ case "${1:-}" in
     exec "$(bin_dir)/outpainting-poller" ;;
   ensure-topics)
     wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
-    ensure_topics
-    # After a broker restart (all its data gone), librdkafka clients can loop on stale metadata
-    # or crash (ENVIRONMENT.md): restart every Kafka client, as an operator would.
-    if [ "${SUPERVISE_RESTARTS:-0}" -gt 0 ]; then
-      for c in fcgi poller; do
-        if [ -f "$RUN_DIR/$c.pid" ]; then
-          echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) stack: broker restarted; restarting Kafka client $c" | tee -a "$LOG/supervisor.log"
-          kill -TERM "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true
-        fi
-      done
-    fi ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  run)
-    cmd_up
-    banner
-    trap 'echo; cmd_down; exit 0' INT TERM
-    say "Ctrl-C stops the stack"
-    while :; do sleep 1; done
-    ;;
+    ensure_topics ;;
+  stop-kafka-clients)
+    # The broker died and comes back empty. librdkafka clients that reconnect to it keep stale
+    # state (ENVIRONMENT.md: crashes, "delivered" messages that are gone), and a consumer that
+    # rejoins and leaves the new broker's group can wedge it for everyone. So the clients stop
+    # before the new broker starts; their supervisors start them again with fresh state.
+    for c in poller fcgi; do
+      if [ -f "$RUN_DIR/$c.pid" ]; then
+        echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) stack: broker died; restarting Kafka client $c" | tee -a "$LOG/supervisor.log"
+        # The Poller's work is durable in MySQL (at-least-once): no graceful leave is needed.
+        if [ "$c" = poller ]; then kill -KILL "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true
+        else kill -TERM "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true; fi
+      fi
+    done ;;
   *) echo "usage: $0 up|down|status|run" >&2; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 # would in production. SIGTERM/SIGINT stop the supervisor and, gracefully, the component.
 # Writes the component's pid to $RUN_DIR/NAME.pid. If AFTER_START is set, it runs (in the
 # background) after every start with SUPERVISE_RESTARTS set to the number of restarts so far,
-# e.g. to re-create a memory-only broker's topics.
+# e.g. to re-create a memory-only broker's topics; BEFORE_RESTART, if set, runs (and is waited
+# for) before each restart.
 set -u
 name="$1"; log="$2"; shift 2
 run_dir="${RUN_DIR:?RUN_DIR must be set}"
@@ -32,6 +33,7 @@ while :; do
     exit 0
   fi
   restarts=$((restarts + 1))
+  if [ -n "${BEFORE_RESTART:-}" ]; then $BEFORE_RESTART >>"$log" 2>&1; fi
   msg="$(date -u +%Y-%m-%dT%H:%M:%SZ) supervisor: $name (pid $child) exited with status $rc; restart #$restarts in 1 s"
   echo "$msg" >>"$log"
   echo "$msg" >>"$run_dir/log/supervisor.log"

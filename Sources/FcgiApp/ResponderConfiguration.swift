@@ -63,6 +63,9 @@ struct ResponderConfiguration: Sendable {
             "linger.ms": "1",
             // Java's partitioner: a task's messages land on the partition the original producer used.
             "partitioner": "murmur2_random",
+            // Topics are created by operators (or the stack); a producer creating one by accident
+            // races the real creation, which leaves consumers rejoining forever on flapping metadata.
+            "allow.auto.create.topics": "false",
             // librdkafka gives up on a message after this; the responder stops waiting at the ack timeout.
             "message.timeout.ms": String(c.kafkaAckTimeout.milliseconds),
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }

@@ -50,6 +50,9 @@ struct PollerConfiguration: Sendable {
         c.producer = [
             "bootstrap.servers": bootstrap, "client.id": "outpainting-poller-reconciler", "acks": "all",
             "partitioner": "murmur2_random",
+            // Topics are created by operators (or the stack); a producer creating one by accident
+            // races the real creation, which leaves consumers rejoining forever on flapping metadata.
+            "allow.auto.create.topics": "false",
             "message.timeout.ms": String(c.ackTimeout.milliseconds),
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
         c.batchMax = try env.int("POLLER_BATCH_MAX", default: c.batchMax, range: 1...100_000)
