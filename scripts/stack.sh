@@ -249,5 +249,14 @@ case "${1:-}" in
         else kill -TERM "$(cat "$RUN_DIR/$c.pid")" 2>/dev/null || true; fi
       fi
     done ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  run)
+    cmd_up
+    banner
+    trap 'echo; cmd_down; exit 0' INT TERM
+    say "Ctrl-C stops the stack"
+    while :; do sleep 1; done
+    ;;
   *) echo "usage: $0 up|down|status|run" >&2; exit 2 ;;
 esac
