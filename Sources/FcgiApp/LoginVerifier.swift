@@ -34,7 +34,9 @@ final class LoginVerifier: Sendable {
 
     /// The logged-in user, or a `BusinessError` (40100 not logged in, 50000 login service down).
     func user(cookie: String?, http: HTTPClient, logger: Logger) throws(BusinessError) -> LoginUser {
-        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192 else { throw BusinessError(.notLogin) }
+        // A header with control characters cannot be a session of the host; don't forward it.
+        guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192,
+              cookie.utf8.allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }) else { throw BusinessError(.notLogin) }
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0.entries[cookie] }), hit.expiresAt > now { return hit.user }
 
@@ -46,6 +48,8 @@ final class LoginVerifier: Sendable {
             logger.error("login endpoint unreachable", metadata: [LogKey.error: "\(error)"])
             throw BusinessError(.systemError, "登录服务不可用")
         }
+        // The host refusing the request itself (400/401/403) means no valid session either.
+        if (400..<500).contains(response.status) { throw BusinessError(.notLogin) }
         guard response.status == 200, let json = try? JSONParser().parse(response.body),
               let code = json["code"]?.int64Value else {
             logger.error("login endpoint gave an unexpected answer", metadata: ["http.status": "\(response.status)"])
