@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything else is a step they use.
-.PHONY: run test setup build up down status unit integration clean
+.PHONY: run test setup build up down status clean fuzz
 
 SWIFT_BUILD_FLAGS ?=
 
@@ -26,3 +26,12 @@ status:
 
 clean: down
 	rm -rf .run .build
+
+# Fuzz the request and message parsers with libFuzzer for FUZZ_SECONDS (not part of `make test`).
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	# --sanitize fuzzer alone links libFuzzer but does not instrument for coverage here: ask for it.
+	cd Fuzz && swift build --sanitize fuzzer --sanitize address \
+	  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp --product RequestParsingFuzzer
+	mkdir -p .run/fuzz-corpus && cp Fuzz/seeds/* .run/fuzz-corpus/ 2>/dev/null || true
+	Fuzz/.build/debug/RequestParsingFuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .run/fuzz-corpus

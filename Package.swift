@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "outpainting-fcgi", targets: ["FcgiApp"]),
         .executable(name: "outpainting-poller", targets: ["Poller"]),
         .executable(name: "outpainting-devserver", targets: ["DevServer"]),
+        // For the fuzzer package in Fuzz/ (and other tools); not a public API.
+        .library(name: "OutpaintingCommon", targets: ["Common"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
