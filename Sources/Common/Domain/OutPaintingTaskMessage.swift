@@ -53,7 +53,9 @@ public struct OutPaintingTaskMessage: Sendable, Equatable {
         var createTime: Int64 = 0
         if let t = value["createTime"] {
             switch t {
-            case .number(let text): createTime = Int64(text) ?? Int64(Double(text) ?? 0)
+            // A fraction or exponent is accepted; a value outside Int64 becomes 0 (found by the
+            // fuzzer: converting such a Double traps, and a poison message must never crash the Poller).
+            case .number(let text): createTime = Int64(text) ?? Double(text).flatMap { Int64(exactly: $0.rounded(.down)) } ?? 0
             case .string(let text): createTime = Int64(text) ?? 0
             default: break
             }
