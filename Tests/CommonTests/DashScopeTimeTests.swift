@@ -14,6 +14,15 @@ struct DashScopeTimeTests {
         #expect(DashScopeTime.parseFilterTime("20241316135001") == nil)
     }
 
+    @Test("Retry-After is used only when sane")
+    func retryAfter() {
+        #expect(DashScopeClient.retryAfter("2") == 2)
+        #expect(DashScopeClient.retryAfter("1e300") == nil)
+        #expect(DashScopeClient.retryAfter("nan") == nil)
+        #expect(DashScopeClient.retryAfter("-1") == nil)
+        #expect(DashScopeClient.retryAfter(nil) == nil)
+    }
+
     @Test("path escaping keeps ids from changing the URL")
     func escaping() {
         #expect(DashScopeClient.pathEscape("a-b_c.d~e") == "a-b_c.d~e")

@@ -99,13 +99,20 @@ public final class DashScopeClient {
             }
             throw DashScopeError(kind: kind, httpStatus: response.status, code: json?["code"]?.stringValue,
                                  message: json?["message"]?.stringValue, requestId: json?["request_id"]?.stringValue,
-                                 retryAfterSeconds: response.headers["retry-after"].flatMap(Double.init))
+                                 retryAfterSeconds: Self.retryAfter(response.headers["retry-after"]))
         }
         guard let json else {
             throw DashScopeError(kind: .malformed, httpStatus: 200, code: nil, message: "answer is not JSON",
                                  requestId: nil, retryAfterSeconds: nil)
         }
         return json
+    }
+
+    /// `Retry-After` in seconds, only when it is a sane number (0…300): an upstream header must not
+    /// be able to trap a conversion or park a task for days.
+    static func retryAfter(_ header: String?) -> Double? {
+        guard let header, let seconds = Double(header), seconds.isFinite, (0...300).contains(seconds) else { return nil }
+        return seconds
     }
 
     private static func malformed(_ what: String, _ json: JSONValue) -> DashScopeError {
