@@ -6,8 +6,8 @@ import Logging
 /// submit to DashScope, store the task, hand it to the Poller through Kafka.
 ///
 /// If the produce fails (broker down, no ack in time) the task is still stored and answered: its
-/// row keeps `pollerPartition` NULL, and every Poller's reconciler re-enqueues such rows once they
-/// are older than `POLLER_ORPHAN_UNCLAIMED_S`, so the task is followed all the same.
+/// row keeps `pollerPartition` NULL, and a Poller's reconciler adopts such rows once they are older
+/// than `POLLER_ORPHAN_UNCLAIMED_S` (no Kafka needed), so the task is followed all the same.
 struct CreateTaskHandler {
     let configuration: ResponderConfiguration
     let producer: KafkaProducer
@@ -129,7 +129,7 @@ struct CreateTaskHandler {
                                            timeout: configuration.kafkaAckTimeout)
             try? worker.database.with { try TaskRepository.recordDelivery($0, taskId: taskId, report: report) }
         } catch {
-            logger.warning("task stored but its Kafka message was not acknowledged; the Poller's reconciler will enqueue it",
+            logger.warning("task stored but its Kafka message was not acknowledged; the Poller's reconciler will adopt it",
                            metadata: [LogKey.error: "\(error)"])
         }
     }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The Poller's loop, run on one owned thread: consume a batch → claim its tasks in MySQL →
 /// dead-letter what cannot be followed → commit offsets → run a round over the due tasks → now and
-/// then, re-enqueue orphaned tasks.
+/// then, adopt orphaned tasks.
 ///
 /// Design (README, "Architecture"): MySQL holds each task's state and next-check time; Kafka is the
 /// work and ownership channel — a task belongs to the consumer of the partition its message

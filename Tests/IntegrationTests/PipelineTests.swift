@@ -164,7 +164,7 @@ struct PipelineTests {
             try TaskRepository.insert($0, taskId: created.taskId, pictureId: f.picture, userId: f.owner, status: .pending,
                                       requestId: created.requestId, parameters: OutPaintingParameters())
         }
-        let row = try Stack.eventually(timeout: .seconds(60), "the reconciler to re-enqueue and the Poller to finish the task") {
+        let row = try Stack.eventually(timeout: .seconds(60), "the reconciler to adopt and finish the task") {
             try Stack.row(created.taskId).flatMap { $0.status == .succeeded ? $0 : nil }
         }
         #expect(row?.pollerPartition != nil)

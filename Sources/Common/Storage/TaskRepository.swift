@@ -101,7 +101,7 @@ public enum TaskRepository {
             """, [.int(unclaimedAfterSeconds), .int(staleAfterSeconds), .int(limit)]).map(record)
     }
 
-    /// Takes the reconciler's lease on re-enqueueing a task: true for exactly one of several
+    /// Takes the reconciler's lease on adopting a task: true for exactly one of several
     /// reconcilers racing, and again only after `leaseSeconds`.
     public static func leaseRequeue(_ connection: MySQLConnection, taskId: String, leaseSeconds: Int) throws -> Bool {
         try connection.execute("""
