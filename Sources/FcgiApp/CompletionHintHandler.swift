@@ -15,7 +15,7 @@ struct CompletionHintHandler {
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
-        let presented = request.params["HTTP_X_OUTPAINTING_TOKEN"] ?? Self.queryValue("token", in: request.queryString) ?? ""
+        let presented = request.params["HTTP_X_OUTPAINTING_TOKEN"] ?? (GetTaskRequest.queryValue("token", in: request.queryString) ?? nil) ?? ""
         guard Self.constantTimeEquals(presented, configuration.hintToken) else {
             logger.warning("completion event with a wrong token refused")
             return .json(Envelope.failure(BusinessError(.forbidden)), status: 403)
@@ -43,14 +43,6 @@ struct CompletionHintHandler {
             logger.warning("cannot forward a completion hint", metadata: [LogKey.error: "\(error)"])
             return .json(Envelope.failure(BusinessError(.systemError)), status: 503)
         }
-    }
-
-    static func queryValue(_ name: String, in query: String) -> String? {
-        for pair in query.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if kv.first.map(String.init) == name { return kv.count == 2 ? GetTaskRequest.percentDecode(kv[1]) : "" }
-        }
-        return nil
     }
 
     /// Compares secrets without an early exit, so timing does not reveal a matching prefix.

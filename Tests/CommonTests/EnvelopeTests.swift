@@ -27,7 +27,7 @@ struct EnvelopeTests {
         TaskRecord(taskId: "t-1", pictureId: 7, userId: 9, status: status, outputImageUrl: status == .succeeded ? "https://r/x.png" : nil,
                    errorCode: status == .failed ? "InternalError.Algo" : nil, errorMessage: status == .failed ? "algorithm process error" : nil,
                    requestId: "req-1", submitTime: "2026-11-29 10:00:00.123", scheduledTime: nil, endTime: nil, retryCount: 1,
-                   millisecondsSinceCheck: nil, pollerPartition: nil, kafkaPartition: nil, kafkaOffset: nil, ageSeconds: 0)
+                   pollerPartition: nil, kafkaPartition: nil, kafkaOffset: nil, ageSeconds: 0)
     }
 
     @Test("get_task DTO: camelCase, explicit nulls, metrics on final states")

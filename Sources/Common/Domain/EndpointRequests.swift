@@ -22,20 +22,24 @@ public enum GetTaskRequest {
     public static let maximumTaskIDLength = 128
 
     public static func taskID(fromQuery query: String) throws(BusinessError) -> String {
-        var value: String?
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard kv.first == "taskId" else { continue }
-            value = kv.count == 2 ? percentDecode(kv[1]) : ""
-            break
-        }
-        guard let value, value.utf8.contains(where: { $0 != 0x20 }) else {
+        guard let value = queryValue("taskId", in: query) ?? nil, value.utf8.contains(where: { $0 != 0x20 }) else {
             throw BusinessError(.paramsError, "taskId 不能为空")
         }
         guard value.utf8.count <= maximumTaskIDLength, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw BusinessError(.paramsError, "taskId 无效")
         }
         return value
+    }
+
+    /// The first `name=` parameter of a query string, percent-decoded: nil when absent, `.some(nil)`
+    /// when its escapes are malformed or not UTF-8, `""` for a bare `name`.
+    public static func queryValue(_ name: String, in query: String) -> String?? {
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.first.map(String.init) == name else { continue }
+            return kv.count == 2 ? .some(percentDecode(kv[1])) : .some("")
+        }
+        return nil
     }
 
     /// Decodes `%XX` and `+`; nil for a malformed escape or bytes that are not UTF-8.

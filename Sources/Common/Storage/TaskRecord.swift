@@ -12,8 +12,6 @@ public struct TaskRecord: Sendable, Equatable {
     public var scheduledTime: String?
     public var endTime: String?
     public var retryCount: Int
-    /// Milliseconds since the last DashScope check (nil: never checked).
-    public var millisecondsSinceCheck: Int64?
     public var pollerPartition: Int32?
     public var kafkaPartition: Int32?
     public var kafkaOffset: Int64?

@@ -9,7 +9,7 @@ public enum TaskRepository {
         DATE_FORMAT(submitTime, '%Y-%m-%d %H:%i:%s.%f') AS submitTime,
         DATE_FORMAT(scheduledTime, '%Y-%m-%d %H:%i:%s.%f') AS scheduledTime,
         DATE_FORMAT(endTime, '%Y-%m-%d %H:%i:%s.%f') AS endTime,
-        retryCount, TIMESTAMPDIFF(MICROSECOND, lastCheckTime, NOW(3)) DIV 1000 AS sinceCheckMs,
+        retryCount,
         pollerPartition, kafkaPartition, kafkaOffset, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds,
         CAST(UNIX_TIMESTAMP(createTime) * 1000 AS SIGNED) AS createdAtMs
         """
@@ -185,7 +185,6 @@ public enum TaskRepository {
             scheduledTime: row["scheduledTime"].map(trimMicroseconds),
             endTime: row["endTime"].map(trimMicroseconds),
             retryCount: row.int("retryCount") ?? 0,
-            millisecondsSinceCheck: row.int64("sinceCheckMs"),
             pollerPartition: row.int64("pollerPartition").map { Int32($0) },
             kafkaPartition: row.int64("kafkaPartition").map { Int32($0) },
             kafkaOffset: row.int64("kafkaOffset"),
