@@ -13,7 +13,7 @@ export RUN_DIR
 TOOLS="${OUTPAINTING_TOOLS:-/opt/outpainting-dev}"
 
 # Local addresses (override by environment).
-export NGINX_HOST="${NGINX_HOST:-127.0.0.1}" NGINX_PORT="${NGINX_PORT:-8080}"
+export NGINX_HOST="${NGINX_HOST:-127.0.0.1}" NGINX_PORT="${NGINX_PORT:-8080}" NGINX_TRUSTED_PORT="${NGINX_TRUSTED_PORT:-8081}"
 export MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3307}"
 export MYSQL_DATABASE="${MYSQL_DATABASE:-image_host}" MYSQL_USER="${MYSQL_USER:-outpaint}" MYSQL_PASSWORD="${MYSQL_PASSWORD:-outpaint}"
 export BROKER_HOST="${BROKER_HOST:-127.0.0.1}" BROKER_PORT="${BROKER_PORT:-19092}"
@@ -44,7 +44,7 @@ export POLLER_REJOIN_WITHOUT_ASSIGNMENT_S="${POLLER_REJOIN_WITHOUT_ASSIGNMENT_S:
 LOG="$RUN_DIR/log"
 MARIADB_DIR="$RUN_DIR/mariadb"
 MARIADB_SOCK="$RUN_DIR/mariadb.sock"
-COMPONENTS=(mariadb broker devserver fcgi poller nginx)
+COMPONENTS=(mariadb broker devserver fcgi fcgi-trusted poller nginx)
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -141,6 +141,13 @@ up_fcgi() {
   wait_for "FcgiApp socket" 30 test -S "$FCGI_LISTEN"
 }
 
+# A second FcgiApp in trusted-param login mode, behind nginx's second server (auth_request).
+up_fcgi_trusted() {
+  LOGIN_MODE=trusted-param FCGI_LISTEN="$RUN_DIR/fcgi-trusted.sock" FCGI_WORKERS="${FCGI_TRUSTED_WORKERS:-4}" \
+    start fcgi-trusted "$BIN/outpainting-fcgi"
+  wait_for "FcgiApp (trusted-param) socket" 30 test -S "$RUN_DIR/fcgi-trusted.sock"
+}
+
 up_poller() {
   start poller "$BIN/outpainting-poller"
 }
@@ -151,9 +158,12 @@ up_nginx() {
   [ "$(id -u)" -eq 0 ] && user_directive="user root;"
   cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$prefix/conf/"
   sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@REPO@|$REPO|g" -e "s|@NGINX_HOST@|$NGINX_HOST|g" \
-      -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@USER_DIRECTIVE@|$user_directive|g" \
+      -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@NGINX_TRUSTED_PORT@|$NGINX_TRUSTED_PORT|g" \
+      -e "s|@USER_DIRECTIVE@|$user_directive|g" \
       -e "s|@DEVSERVER_HOST@|$DEVSERVER_HOST|g" -e "s|@DEVSERVER_PORT@|$DEVSERVER_PORT|g" \
       "$REPO/nginx/local-stack.conf.template" >"$prefix/conf/nginx.conf"
+  sed -e "s|fastcgi_pass outpainting_fcgi;|fastcgi_pass outpainting_fcgi_trusted;|" \
+      "$REPO/nginx/outpainting-trusted.conf" >"$prefix/conf/outpainting-trusted.local.conf"
   nginx -t -q -p "$prefix" -c conf/nginx.conf 2>>"$LOG/nginx-error.log" || die "nginx config invalid (see $LOG/nginx-error.log)"
   start nginx nginx -p "$prefix" -c conf/nginx.conf
 }
@@ -171,6 +181,7 @@ cmd_up() {
   up_broker
   up_devserver
   up_fcgi
+  up_fcgi_trusted
   up_poller
   up_nginx
   wait_for "nginx → FcgiApp" 30 healthy_via_nginx
@@ -241,7 +252,7 @@ case "${1:-}" in
     # state (ENVIRONMENT.md: crashes, "delivered" messages that are gone), and a consumer that
     # rejoins and leaves the new broker's group can wedge it for everyone. So the clients stop
     # before the new broker starts; their supervisors start them again with fresh state.
-    for c in poller fcgi; do
+    for c in poller fcgi fcgi-trusted; do
       if [ -f "$RUN_DIR/$c.pid" ]; then
         echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) stack: broker died; restarting Kafka client $c" | tee -a "$LOG/supervisor.log"
         # The Poller's work is durable in MySQL (at-least-once): no graceful leave is needed.

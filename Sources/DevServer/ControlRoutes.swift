@@ -50,6 +50,10 @@ extension ControlRoutes {
         case "query_error_500_rate": return rate.map { v in { $0.queryError500Rate = v } }
         case "query_slow_rate": return rate.map { v in { $0.querySlowRate = v } }
         case "query_malformed_rate": return rate.map { v in { $0.queryMalformedRate = v } }
+        case "create_error_status":
+            return count.flatMap { v in [0, 400, 401, 403, 429, 500, 503].contains(v) ? { $0.createErrorStatus = v } : nil }
+        case "login_latency_ms": return count.map { v in { $0.loginLatencyMs = v } }
+        case "login_status": return count.flatMap { v in v == 0 || (200...599).contains(v) ? { $0.loginStatus = v } : nil }
         case "event_target_url":
             if value.isNull { return { $0.eventTargetURL = nil } }
             return value.stringValue.map { v in { $0.eventTargetURL = v } }

@@ -29,6 +29,9 @@ struct DashScopeRoutes: Sendable {
         guard request.headers[HTTPField.Name("X-DashScope-Async")!] == "enable" else {
             return error(403, "AccessDenied", "current user api does not support synchronous calls")
         }
+        if let forced = Self.forcedCreateError(sim.settings.createErrorStatus) {
+            return error(forced.status, forced.code, forced.message)
+        }
         if sim.admitCreate() == .throttled {
             return error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
         }
@@ -54,6 +57,19 @@ struct DashScopeRoutes: Sendable {
             ("output", .object([("task_status", .string("PENDING")), ("task_id", .string(id))])),
             ("request_id", .string(Self.requestID())),
         ]))
+    }
+
+    /// The error DashScope documents for each status a test can force on create (DASHSCOPE.md §4).
+    static func forcedCreateError(_ status: Int) -> (status: Int, code: String, message: String)? {
+        switch status {
+        case 400: (400, "InvalidParameter.FileDownload", "oss download error")
+        case 401: (401, "InvalidApiKey", "Invalid API-key provided.")
+        case 403: (403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model.")
+        case 429: (429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+        case 500: (500, "InternalError", "An internal error has occured, please try again later or contact service support.")
+        case 503: (503, "ModelServingError", "Too many requests. Your requests are being throttled due to system capacity limits.")
+        default: nil
+        }
     }
 
     /// The first parameter outside DASHSCOPE.md §2.2's ranges, by name.

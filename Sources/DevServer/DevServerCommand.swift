@@ -33,7 +33,7 @@ struct DevServerCommand: AsyncParsableCommand {
         let sim = SimulatedDashScope(settings: config.simulation)
         let router = Router()
         DashScopeRoutes(sim: sim, apiKey: config.apiKey, publicURL: config.publicURL).register(on: router)
-        HostRoutes(database: database, logger: logger).register(on: router)
+        HostRoutes(database: database, sim: sim, logger: logger).register(on: router)
         ImageRoutes().register(on: router)
         ControlRoutes(sim: sim).register(on: router)
         router.get("/healthz") { _, _ in "ok" }

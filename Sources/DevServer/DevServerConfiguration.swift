@@ -41,6 +41,11 @@ struct SimulationSettings: Sendable {
     var slowMs = 10_000
     /// Fraction of task queries answered 200 with a body that is not JSON.
     var queryMalformedRate = 0.0
+    /// Every create answered with this DashScope error status (400, 401, 403, 429, 500, 503); 0 = none.
+    var createErrorStatus = 0
+    /// The login stand-in: extra latency, and a forced HTTP status (0 = answer normally).
+    var loginLatencyMs = 0
+    var loginStatus = 0
     /// Where "task finished" events are POSTed (as EventBridge would); nil = none.
     var eventTargetURL: String?
 
@@ -55,6 +60,9 @@ struct SimulationSettings: Sendable {
             ("query_slow_rate", .double(querySlowRate)),
             ("slow_ms", .int(slowMs)),
             ("query_malformed_rate", .double(queryMalformedRate)),
+            ("create_error_status", .int(createErrorStatus)),
+            ("login_latency_ms", .int(loginLatencyMs)),
+            ("login_status", .int(loginStatus)),
             ("event_target_url", .optionalString(eventTargetURL)),
         ])
     }

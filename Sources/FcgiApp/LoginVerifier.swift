@@ -8,28 +8,14 @@ import Synchronization
 ///
 /// - Important: the cookie is a credential: it is never logged.
 final class LoginVerifier: Sendable {
-    private struct CacheEntry {
-        let user: LoginUser
-        let expiresAt: ContinuousClock.Instant
-    }
-
-    private struct Cache {
-        var entries: [String: CacheEntry] = [:]
-        /// Insertion order, for evicting the oldest when full.
-        var order: [String] = []
-    }
-
     private let url: String
     private let timeout: Duration
-    private let ttl: Duration
-    private let capacity: Int
-    private let cache = Mutex(Cache())
+    private let cache: Mutex<LoginCache>
 
     init(url: String, timeout: Duration, ttl: Duration, capacity: Int) {
         self.url = url
         self.timeout = timeout
-        self.ttl = ttl
-        self.capacity = capacity
+        cache = Mutex(LoginCache(capacity: capacity, ttl: ttl))
     }
 
     /// The logged-in user, or a `BusinessError` (40100 not logged in, 50000 login service down).
@@ -38,7 +24,7 @@ final class LoginVerifier: Sendable {
         guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192,
               cookie.utf8.allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }) else { throw BusinessError(.notLogin) }
         let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0.entries[cookie] }), hit.expiresAt > now { return hit.user }
+        if let hit = cache.withLock({ $0.user(for: cookie, now: now) }) { return hit }
 
         let response: HTTPResponse
         do {
@@ -59,22 +45,7 @@ final class LoginVerifier: Sendable {
             throw BusinessError(.notLogin)
         }
         let user = LoginUser(id: id, userRole: data["userRole"]?.stringValue ?? "user", userName: data["userName"]?.stringValue)
-        remember(cookie, user, now: now)
+        cache.withLock { $0.store(user, for: cookie, now: now) }
         return user
-    }
-
-    private func remember(_ cookie: String, _ user: LoginUser, now: ContinuousClock.Instant) {
-        guard capacity > 0, ttl > .zero else { return }
-        cache.withLock { c in
-            if c.entries.updateValue(CacheEntry(user: user, expiresAt: now + ttl), forKey: cookie) == nil {
-                c.order.append(cookie)
-            }
-            while c.entries.count > capacity, !c.order.isEmpty {
-                c.entries[c.order.removeFirst()] = nil
-            }
-            if c.order.count > 2 * capacity + 16 {
-                c.order = c.order.filter { c.entries[$0] != nil }
-            }
-        }
     }
 }

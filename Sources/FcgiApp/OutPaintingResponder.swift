@@ -12,6 +12,7 @@ struct OutPaintingResponder: Sendable {
     let configuration: ResponderConfiguration
     let login: LoginVerifier
     let producer: KafkaProducer
+    let createSlots: ConcurrencyLimit
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
@@ -34,11 +35,10 @@ struct OutPaintingResponder: Sendable {
             return response
         }
         do {
-            let user = try login.user(cookie: request.cookie, http: worker.loginHTTP, logger: logger)
+            let user = try identify(request, worker: worker, logger: logger)
             logger[metadataKey: LogKey.userID] = "\(user.id)"
             let data = endpoint.1
-                ? try CreateTaskHandler(configuration: configuration, producer: producer, logger: logger)
-                    .handle(request, user: user, worker: worker)
+                ? try create(request, user: user, worker: worker, logger: logger)
                 : try GetTaskHandler(configuration: configuration, logger: logger).handle(request, user: user, worker: worker)
             return .json(Envelope.success(data))
         } catch let error as BusinessError {
@@ -49,6 +49,26 @@ struct OutPaintingResponder: Sendable {
         } catch {
             logger.error("unexpected error", metadata: [LogKey.endpoint: "\(request.path)", LogKey.error: "\(error)"])
             return .json(Envelope.failure(BusinessError(.systemError)))
+        }
+    }
+
+    private func create(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker, logger: Logger) throws -> JSONValue {
+        let handler = CreateTaskHandler(configuration: configuration, producer: producer, logger: logger)
+        guard let data = try createSlots.ifAvailable({ try handler.handle(request, user: user, worker: worker) }) else {
+            logger.warning("create_task refused: all create slots are waiting on DashScope",
+                           metadata: ["create.slots": "\(createSlots.limit)"])
+            throw BusinessError(.operationError, "AI 扩图服务繁忙，请稍后重试")
+        }
+        return data
+    }
+
+    private func identify(_ request: FastCGIRequest, worker: ResponderWorker, logger: Logger) throws(BusinessError) -> LoginUser {
+        switch configuration.loginMode {
+        case .cookie:
+            return try login.user(cookie: request.cookie, http: worker.loginHTTP, logger: logger)
+        case .trustedParam:
+            guard let user = TrustedIdentity.user(params: request.params) else { throw BusinessError(.notLogin) }
+            return user
         }
     }
 }

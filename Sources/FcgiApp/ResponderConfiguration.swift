@@ -5,6 +5,9 @@ struct ResponderConfiguration: Sendable {
     var listen: FastCGIListenAddress = .tcp("127.0.0.1:9000")
     var workers = 16
     var maxBodyBytes = 64 * 1024
+    /// How the user is identified: the host's session cookie checked against its login endpoint,
+    /// or params set by nginx after its own `auth_request` (off unless chosen).
+    var loginMode = LoginMode.cookie
     var loginURL = "http://127.0.0.1:8089/api/user/get/login"
     var loginTimeout: Duration = .seconds(2)
     var loginCacheTTL: Duration = .seconds(5)
@@ -14,6 +17,9 @@ struct ResponderConfiguration: Sendable {
     /// The same user, picture and parameters within this window get the task already created
     /// (a double click must not pay Aliyun twice); zero turns it off.
     var duplicateWindow: Duration = .seconds(10)
+    /// create_task calls allowed to wait on DashScope at once; the rest are answered "busy" at once,
+    /// so a slow DashScope cannot take every worker away from get_task.
+    var createConcurrency = 8
     /// How long create_task may keep retrying DashScope's 429 before giving up.
     var createThrottleBudget: Duration = .seconds(3)
     /// Path of the completion-event endpoint; empty = off.
@@ -42,11 +48,17 @@ struct ResponderConfiguration: Sendable {
         c.listen = listen
         c.workers = try env.int("FCGI_WORKERS", default: c.workers, range: 1...1024)
         c.maxBodyBytes = try env.int("FCGI_MAX_BODY_BYTES", default: c.maxBodyBytes, range: 1024...(16 << 20))
+        let modeText = env.string("LOGIN_MODE", default: c.loginMode.rawValue)
+        guard let mode = LoginMode(rawValue: modeText) else {
+            throw EnvironmentReader.InvalidValue(name: "LOGIN_MODE", value: modeText, expected: "cookie or trusted-param")
+        }
+        c.loginMode = mode
         c.loginURL = env.string("LOGIN_URL", default: c.loginURL)
         c.loginTimeout = try env.milliseconds("LOGIN_TIMEOUT_MS", default: 2000)
         c.loginCacheTTL = try env.milliseconds("LOGIN_CACHE_TTL_MS", default: 5000)
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 3000)
+        c.createConcurrency = try env.int("CREATE_MAX_CONCURRENT", default: max(1, c.workers / 2), range: 1...c.workers)
         c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
         c.duplicateWindow = .seconds(try env.int("CREATE_DUPLICATE_WINDOW_S", default: 10, range: 0...3600))
         c.hintPath = env.string("HINT_PATH", default: "")
@@ -68,10 +80,22 @@ struct ResponderConfiguration: Sendable {
             "allow.auto.create.topics": "false",
             // librdkafka gives up on a message after this; the responder stops waiting at the ack timeout.
             "message.timeout.ms": String(c.kafkaAckTimeout.milliseconds),
+            // A bounded local queue: with the broker away, a full queue refuses at once (the task is
+            // stored and the reconciler adopts it) instead of growing without limit.
+            "queue.buffering.max.messages": "10000",
+            "queue.buffering.max.kbytes": "16384",
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
         c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
         c.accountQueryQPS = max(1, try env.double("DASHSCOPE_QUERY_QPS", default: c.accountQueryQPS))
-        c.mysql = try MySQLConfiguration.fromEnvironment(env)
+        c.mysql = try MySQLConfiguration.fromEnvironment(env, ioTimeoutDefault: 3)
         return c
     }
+}
+
+enum LoginMode: String, Sendable {
+    /// The host's session cookie, checked against LOGIN_URL (the Java host's own rule).
+    case cookie
+    /// `OUTPAINTING_USER_ID` / `OUTPAINTING_USER_ROLE` FastCGI params, set by nginx from its
+    /// `auth_request` answer (nginx/outpainting-trusted.conf); never from a client header.
+    case trustedParam = "trusted-param"
 }

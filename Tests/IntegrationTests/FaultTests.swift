@@ -132,7 +132,7 @@ struct FaultTests {
         process.executableURL = URL(fileURLWithPath: "scripts/stack.sh")
         process.arguments = ["exec-poller"]
         let log = FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")
-            ?? { FileManager.default.createFile(atPath: "\(Stack.runDir)/log/poller-extra.log", contents: nil)
+            ?? { _ = FileManager.default.createFile(atPath: "\(Stack.runDir)/log/poller-extra.log", contents: nil)
                  return FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")! }()
         log.seekToEndOfFile()
         process.standardOutput = log

@@ -136,18 +136,8 @@ struct PipelineTests {
             try $0.execute("UPDATE out_painting_task SET lastCheckTime = NOW(3) - INTERVAL 1 HOUR WHERE taskId = ?", [.string(taskId)])
         }
         let before = try Stack.row(taskId)?.retryCount ?? 0
-        let group = DispatchGroup()
-        let codes = Mutex<[Int64?]>([])
-        for _ in 0..<12 {
-            group.enter()
-            Thread.detachNewThread {
-                let code = try? Stack.getTask(taskId, cookie: f.ownerCookie).code
-                codes.withLock { $0.append(code ?? -1) }
-                group.leave()
-            }
-        }
-        group.wait()
-        #expect(codes.withLock { $0 }.allSatisfy { $0 == 0 })
+        let codes = try concurrently(12) { _ in try Stack.getTask(taskId, cookie: f.ownerCookie).code }
+        #expect(codes.allSatisfy { $0 == 0 })
         // Each live check stores one observation (retryCount + 1); the Poller may add at most one more.
         let after = try Stack.row(taskId)?.retryCount ?? 0
         #expect(after - before <= 2, "\(after - before) checks for 12 concurrent get_task calls")

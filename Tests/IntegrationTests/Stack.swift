@@ -9,6 +9,8 @@ enum Stack {
     static let env = EnvironmentReader.process
     static let enabled = env.raw("OUTPAINTING_INTEGRATION") == "1"
     static let nginx = "http://\(env.string("NGINX_HOST", default: "127.0.0.1")):\(env.string("NGINX_PORT", default: "8080"))"
+    /// nginx's second server: the same endpoints in trusted-param login mode (auth_request).
+    static let nginxTrusted = "http://\(env.string("NGINX_HOST", default: "127.0.0.1")):\(env.string("NGINX_TRUSTED_PORT", default: "8081"))"
     static let devServer = "http://\(env.string("DEVSERVER_HOST", default: "127.0.0.1")):\(env.string("DEVSERVER_PORT", default: "8089"))"
     static let kafka = env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092")
     static let topic = env.string("KAFKA_TOPIC", default: "outpainting-task")
@@ -32,12 +34,12 @@ enum Stack {
     }
 
     static func request(_ method: String, _ path: String, cookie: String? = nil, body: String? = nil,
-                        headers: [(String, String)] = []) throws -> Reply {
+                        headers: [(String, String)] = [], via base: String = nginx) throws -> Reply {
         _ = initialized
         var allHeaders = headers
         if let cookie { allHeaders.append(("Cookie", cookie)) }
         if body != nil { allHeaders.append(("Content-Type", "application/json")) }
-        let response = try HTTPClient().send(HTTPRequest(method: method, url: nginx + path, headers: allHeaders,
+        let response = try HTTPClient().send(HTTPRequest(method: method, url: base + path, headers: allHeaders,
                                                          body: body.map { Array($0.utf8) }, timeout: .seconds(30)))
         return Reply(status: response.status, json: try? JSONParser().parse(response.body))
     }
@@ -58,6 +60,7 @@ enum Stack {
 
     // MARK: - MySQL
 
+    @discardableResult
     static func withDatabase<T>(_ body: (MySQLConnection) throws -> T) throws -> T {
         _ = initialized
         return try body(try MySQLConnection(mysql))
@@ -281,4 +284,31 @@ final class RegressionWatch: @unchecked Sendable {
     func finish() -> [String] {
         lock.withLock { running = false; return regressions }
     }
+}
+
+/// Runs `body(0..<count)` on `count` threads at once; the results in index order.
+func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    let group = DispatchGroup()
+    let results = ResultBox<T>(count: count)
+    for i in 0..<count {
+        group.enter()
+        Thread.detachNewThread {
+            results.set(i, Result { try body(i) })
+            group.leave()
+        }
+    }
+    group.wait()
+    return try results.values()
+}
+
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    // @unchecked: `slots` is touched only under `lock`.
+    private let lock = NSLock()
+    private var slots: [Result<T, any Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ result: Result<T, any Error>) { lock.withLock { slots[i] = result } }
+
+    func values() throws -> [T] { try lock.withLock { try slots.map { try $0!.get() } } }
 }

@@ -23,7 +23,9 @@ public struct MySQLConfiguration: Sendable {
 
     /// Reads `MYSQL_HOST`, `MYSQL_PORT`, `MYSQL_USER`, `MYSQL_PASSWORD`, `MYSQL_DATABASE`,
     /// `MYSQL_CONNECT_TIMEOUT_S`, `MYSQL_IO_TIMEOUT_S`.
-    public static func fromEnvironment(_ env: EnvironmentReader) throws -> MySQLConfiguration {
+    /// - Parameter ioTimeoutDefault: seconds when `MYSQL_IO_TIMEOUT_S` is unset (the responder
+    ///   wants a short one: its queries are point lookups and a user is waiting).
+    public static func fromEnvironment(_ env: EnvironmentReader, ioTimeoutDefault: Int? = nil) throws -> MySQLConfiguration {
         let d = MySQLConfiguration()
         return MySQLConfiguration(
             host: env.string("MYSQL_HOST", default: d.host),
@@ -32,7 +34,7 @@ public struct MySQLConfiguration: Sendable {
             password: env.string("MYSQL_PASSWORD", default: d.password),
             database: env.string("MYSQL_DATABASE", default: d.database),
             connectTimeoutSeconds: try env.int("MYSQL_CONNECT_TIMEOUT_S", default: d.connectTimeoutSeconds, range: 1...600),
-            ioTimeoutSeconds: try env.int("MYSQL_IO_TIMEOUT_S", default: d.ioTimeoutSeconds, range: 1...3600)
+            ioTimeoutSeconds: try env.int("MYSQL_IO_TIMEOUT_S", default: ioTimeoutDefault ?? d.ioTimeoutSeconds, range: 1...3600)
         )
     }
 
