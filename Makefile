@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything else is a step they use.
-.PHONY: run test setup build up down status clean fuzz
+.PHONY: run test setup build up down status clean fuzz capacity
 
 SWIFT_BUILD_FLAGS ?=
 
@@ -35,3 +35,7 @@ fuzz: setup
 	  -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp --product RequestParsingFuzzer
 	mkdir -p .run/fuzz-corpus && cp Fuzz/seeds/* .run/fuzz-corpus/ 2>/dev/null || true
 	Fuzz/.build/debug/RequestParsingFuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 .run/fuzz-corpus
+
+# 500 clients through nginx against a slow DashScope (needs `make up`; not part of `make test`).
+capacity:
+	bench/capacity.sh
