@@ -75,6 +75,7 @@ struct CreateTaskHandler {
             logger.critical("DashScope task created but not stored", metadata: [LogKey.error: "\(error)"])
             throw BusinessError(.systemError)
         }
+        OutpaintingMetrics.taskCreated()
         enqueue(taskId: created.taskId, pictureID: pictureID, userID: user.id, worker: worker, logger: logger)
         logger.info("task created")
         return Self.createdJSON(taskId: created.taskId, status: created.status, requestId: created.requestId)

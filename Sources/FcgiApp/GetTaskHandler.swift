@@ -20,10 +20,12 @@ struct GetTaskHandler {
         if !record.status.isFinal, liveCheckAllowed(taskId: taskId, worker: worker, logger: logger) {
             do {
                 let view = try worker.dashScope.task(taskId)
+                let before = record.status
                 record = try worker.database.with { connection in
                     try TaskRepository.applyObservation(connection, view, nextCheckInMilliseconds: nil)
                     return try TaskRepository.find(connection, taskId: taskId) ?? record
                 }
+                if record.status.isFinal && !before.isFinal { OutpaintingMetrics.taskFinished(record.status.rawValue) }
             } catch let error as DashScopeError {
                 // The stored state is still a correct (if older) answer; the Poller keeps following the task.
                 logger.warning("live DashScope check failed; answering from MySQL", metadata: [LogKey.error: "\(error)"])

@@ -24,26 +24,36 @@ final class LoginVerifier: Sendable {
         guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192,
               cookie.utf8.allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }) else { throw BusinessError(.notLogin) }
         let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0.user(for: cookie, now: now) }) { return hit }
+        if let hit = cache.withLock({ $0.user(for: cookie, now: now) }) {
+            OutpaintingMetrics.loginCheck("cache_hit")
+            return hit
+        }
 
         let response: HTTPResponse
         do {
             response = try http.send(HTTPRequest(url: url, headers: [("Cookie", cookie), ("Accept", "application/json")],
                                                  timeout: timeout))
         } catch {
+            OutpaintingMetrics.loginCheck("error")
             logger.error("login endpoint unreachable", metadata: [LogKey.error: "\(error)"])
             throw BusinessError(.systemError, "登录服务不可用")
         }
         // The host refusing the request itself (400/401/403) means no valid session either.
-        if (400..<500).contains(response.status) { throw BusinessError(.notLogin) }
+        if (400..<500).contains(response.status) {
+            OutpaintingMetrics.loginCheck("refused")
+            throw BusinessError(.notLogin)
+        }
         guard response.status == 200, let json = try? JSONParser().parse(response.body),
               let code = json["code"]?.int64Value else {
+            OutpaintingMetrics.loginCheck("error")
             logger.error("login endpoint gave an unexpected answer", metadata: ["http.status": "\(response.status)"])
             throw BusinessError(.systemError, "登录服务不可用")
         }
         guard code == 0, let data = json["data"], let id = data["id"].flatMap(HostID.parse) else {
+            OutpaintingMetrics.loginCheck("refused")
             throw BusinessError(.notLogin)
         }
+        OutpaintingMetrics.loginCheck("valid")
         let user = LoginUser(id: id, userRole: data["userRole"]?.stringValue ?? "user", userName: data["userName"]?.stringValue)
         cache.withLock { $0.store(user, for: cookie, now: now) }
         return user

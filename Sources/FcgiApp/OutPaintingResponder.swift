@@ -13,42 +13,60 @@ struct OutPaintingResponder: Sendable {
     let login: LoginVerifier
     let producer: KafkaProducer
     let createSlots: ConcurrencyLimit
+    let metrics: PrometheusRegistryView
     let logger: Logger
 
+    /// Where FcgiApp's Prometheus metrics are served (nginx allows it from localhost only).
+    static let metricsPath = "/outpainting/metrics"
+
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
+        if request.path == Self.metricsPath {
+            return FastCGIResponse(headers: [("Content-Type", PrometheusRegistryView.contentType)], body: metrics.render())
+        }
+        let started = ContinuousClock.now
+        let (response, endpoint, code) = respond(request, worker: worker)
+        OutpaintingMetrics.responderRequest(endpoint: endpoint, code: code, duration: ContinuousClock.now - started)
+        return response
+    }
+
+    /// The response, the endpoint's metric label and the envelope code.
+    private func respond(_ request: FastCGIRequest, worker: ResponderWorker) -> (FastCGIResponse, String, Int) {
         var logger = self.logger
         logger[metadataKey: LogKey.requestID] = "\(request.params["REQUEST_ID"] ?? "-")"
+        func failure(_ error: BusinessError, status: Int = 200, _ endpoint: String) -> (FastCGIResponse, String, Int) {
+            (.json(Envelope.failure(error), status: status), endpoint, error.code.rawValue)
+        }
         if !configuration.hintPath.isEmpty && request.path == configuration.hintPath {
-            guard request.method == "POST" else { return .json(Envelope.failure(BusinessError(.paramsError, "请求方法不支持")), status: 405) }
-            return CompletionHintHandler(configuration: configuration, producer: producer, logger: logger).handle(request, worker: worker)
+            guard request.method == "POST" else { return failure(BusinessError(.paramsError, "请求方法不支持"), status: 405, "hint") }
+            let response = CompletionHintHandler(configuration: configuration, producer: producer, logger: logger).handle(request, worker: worker)
+            return (response, "hint", response.status == 200 ? 0 : response.status)
         }
-        let endpoint: (String, Bool)
+        let endpoint: (method: String, label: String)
         switch request.path {
-        case Self.createPath: endpoint = ("POST", true)
-        case Self.getPath: endpoint = ("GET", false)
-        default:
-            return .json(Envelope.failure(BusinessError(.notFound, "接口不存在")), status: 404)
+        case Self.createPath: endpoint = ("POST", "create_task")
+        case Self.getPath: endpoint = ("GET", "get_task")
+        default: return failure(BusinessError(.notFound, "接口不存在"), status: 404, "other")
         }
-        guard request.method == endpoint.0 else {
-            var response = FastCGIResponse.json(Envelope.failure(BusinessError(.paramsError, "请求方法不支持")), status: 405)
-            response.headers.append(("Allow", endpoint.0))
-            return response
+        guard request.method == endpoint.method else {
+            var refused = failure(BusinessError(.paramsError, "请求方法不支持"), status: 405, endpoint.label)
+            refused.0.headers.append(("Allow", endpoint.method))
+            return refused
         }
         do {
             let user = try identify(request, worker: worker, logger: logger)
             logger[metadataKey: LogKey.userID] = "\(user.id)"
-            let data = endpoint.1
+            let data = endpoint.label == "create_task"
                 ? try create(request, user: user, worker: worker, logger: logger)
                 : try GetTaskHandler(configuration: configuration, logger: logger).handle(request, user: user, worker: worker)
-            return .json(Envelope.success(data))
+            return (.json(Envelope.success(data)), endpoint.label, 0)
         } catch let error as BusinessError {
             if error.code.rawValue >= 50000 {
                 logger.warning("request failed", metadata: ["code": "\(error.code.rawValue)", LogKey.endpoint: "\(request.path)"])
             }
-            return .json(Envelope.failure(error))
+            return failure(error, endpoint.label)
         } catch {
             logger.error("unexpected error", metadata: [LogKey.endpoint: "\(request.path)", LogKey.error: "\(error)"])
-            return .json(Envelope.failure(BusinessError(.systemError)))
+            return failure(BusinessError(.systemError), endpoint.label)
         }
     }
 

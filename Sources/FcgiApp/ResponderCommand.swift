@@ -21,6 +21,7 @@ struct ResponderCommand: AsyncParsableCommand {
         let env = EnvironmentReader.process
         let logger = LoggingSetup.bootstrap(label: "outpainting.fcgi", environment: env)
         let config = try ResponderConfiguration.fromEnvironment(env)
+        let metrics = MetricsSetup.bootstrap()
         try NativeLibraries.initialize()
 
         let producer = try KafkaProducer(properties: config.kafkaProducer, logger: logger)
@@ -29,7 +30,7 @@ struct ResponderCommand: AsyncParsableCommand {
             configuration: config,
             login: LoginVerifier(url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL,
                                  capacity: config.loginCacheSize),
-            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), logger: logger)
+            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), metrics: metrics, logger: logger)
         let service = ResponderService(server: server, producer: producer, config: config, responder: responder, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))

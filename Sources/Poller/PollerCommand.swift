@@ -23,7 +23,7 @@ struct PollerCommand: AsyncParsableCommand {
                 POLLER_FIRST_CHECK_MS, POLLER_BACKOFF_INITIAL_MS, POLLER_BACKOFF_MULTIPLIER, POLLER_BACKOFF_CAP_MS,
                 POLLER_BACKOFF_JITTER, POLLER_TASK_DEADLINE_S, POLLER_RECONCILE_INTERVAL_S, POLLER_ORPHAN_UNCLAIMED_S,
                 POLLER_ORPHAN_STALE_S, POLLER_LIST_QUERIES, POLLER_SHUTDOWN_TIMEOUT_S, POLLER_REJOIN_WITHOUT_ASSIGNMENT_S,
-                KAFKA_DLT_TOPIC,
+                KAFKA_DLT_TOPIC, POLLER_METRICS_ADDRESS (127.0.0.1:9400; /metrics and /healthz; empty = off),
                 DASHSCOPE_QUERY_QPS, DASHSCOPE_*, MYSQL_*, LOG_LEVEL. Stops gracefully on SIGTERM/SIGINT.
                 """)
 
@@ -31,9 +31,15 @@ struct PollerCommand: AsyncParsableCommand {
             let env = EnvironmentReader.process
             let logger = LoggingSetup.bootstrap(label: "outpainting.poller", environment: env)
             let config = try PollerConfiguration.fromEnvironment(env)
+            let metrics = MetricsSetup.bootstrap()
             try NativeLibraries.initialize()
-            let service = PollerService(config: config, logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+            let statistics = PollerStatistics()
+            var services: [any Service] = [PollerService(config: config, statistics: statistics, logger: logger)]
+            if let address = config.metricsAddress {
+                services.append(PollerHTTPEndpoints.application(address: address, metrics: metrics, statistics: statistics,
+                                                                logger: logger))
+            }
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger))
             try await group.run()
         }
@@ -65,10 +71,11 @@ struct PollerCommand: AsyncParsableCommand {
 /// Starts the engine on its own thread and stops it on graceful shutdown.
 struct PollerService: Service {
     let config: PollerConfiguration
+    let statistics: PollerStatistics
     let logger: Logger
 
     func run() async throws {
-        let config = self.config, logger = self.logger
+        let config = self.config, logger = self.logger, statistics = self.statistics
         let producer = try KafkaProducer(properties: config.producer, logger: logger)
         let queries = BlockingExecutor<DashScopeClient>(name: "dashscope-query", threads: config.queryConcurrency) {
             DashScopeClient(configuration: config.dashScope)
@@ -82,7 +89,7 @@ struct PollerService: Service {
                     config: config,
                     makeConsumer: { try KafkaConsumer(properties: config.consumer, topics: [config.topic], logger: logger) },
                     producer: producer, queries: queries,
-                    database: MySQLSession(configuration: config.mysql, logger: logger), logger: logger)
+                    database: MySQLSession(configuration: config.mysql, logger: logger), statistics: statistics, logger: logger)
                 engine.run(stop: stop.flag)
             } catch {
                 startup.failure.withLock { $0 = "\(error)" }

@@ -31,11 +31,23 @@ struct PollerConfiguration: Sendable {
     var rejoinWithoutAssignment: Duration = .zero
     /// Longest a graceful stop may take before the process exits anyway.
     var shutdownTimeout: Duration = .seconds(20)
+    /// Where `/metrics` and `/healthz` are served; nil = off.
+    var metricsAddress: (host: String, port: Int)? = ("127.0.0.1", 9400)
     var dashScope = DashScopeConfiguration()
     var mysql = MySQLConfiguration()
 
     static func fromEnvironment(_ env: EnvironmentReader) throws -> PollerConfiguration {
         var c = PollerConfiguration()
+        let metricsText = env.string("POLLER_METRICS_ADDRESS", default: "127.0.0.1:9400")
+        if metricsText.isEmpty {
+            c.metricsAddress = nil
+        } else {
+            guard let colon = metricsText.lastIndex(of: ":"), let port = Int(metricsText[metricsText.index(after: colon)...]),
+                  (1...65535).contains(port), colon != metricsText.startIndex else {
+                throw EnvironmentReader.InvalidValue(name: "POLLER_METRICS_ADDRESS", value: metricsText, expected: "host:port, or empty for off")
+            }
+            c.metricsAddress = (String(metricsText[..<colon]), port)
+        }
         let bootstrap = env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092")
         c.topic = env.string("KAFKA_TOPIC", default: c.topic)
         c.consumer = [

@@ -34,6 +34,7 @@ extension PollerEngine {
                     return true
                 }
                 guard adopted else { continue }
+                OutpaintingMetrics.reconcilerAdopted()
                 tracker.follow(taskId: record.taskId, partition: Self.adoptedPartition, dueAt: start, checks: record.retryCount,
                                deadlineAt: deadline(ageSeconds: record.ageSeconds), createdAtEpochMs: record.createdAtEpochMilliseconds)
                 statistics.requeued.add(1, ordering: .relaxed)

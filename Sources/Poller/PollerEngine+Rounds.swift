@@ -110,7 +110,10 @@ extension PollerEngine {
         guard wanted > 0 else { return 0 }
         do {
             let grant = try QuotaRepository.take(database, key: quotaKey, wanted: wanted, accountQPS: config.accountQueryQPS)
-            if grant.granted == 0 { quotaRetryAt = now + max(grant.retryInMilliseconds, 10) }
+            if grant.granted == 0 {
+                quotaRetryAt = now + max(grant.retryInMilliseconds, 10)
+                OutpaintingMetrics.quotaWait(.milliseconds(max(grant.retryInMilliseconds, 10)))
+            }
             return grant.granted
         } catch {
             logger.warning("cannot read the shared query budget in MySQL; waiting", metadata: [LogKey.error: "\(error)"])
@@ -143,6 +146,7 @@ extension PollerEngine {
     private func conclude(queried: [(TaskTracker.Entry, Result<DashScopeTaskView, DashScopeError>)],
                           listed: [(TaskTracker.Entry, TaskStatus)]) {
         let at = now
+        for entry in queried.map(\.0) + listed.map(\.0) { OutpaintingMetrics.checkLateness(.milliseconds(at - entry.dueAt)) }
         var decisions: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)] = []
         var throttle: DashScopeError?
         for (entry, result) in queried {
@@ -192,15 +196,20 @@ extension PollerEngine {
             return
         }
         let at = now
-        for (entry, decision, _) in decisions {
+        for (entry, decision, view) in decisions {
             switch decision {
             case .finished(let status):
                 tracker.forget(entry.taskId)
                 statistics.finished.add(1, ordering: .relaxed)
+                OutpaintingMetrics.taskFinished(status.rawValue)
+                if let end = view?.endTime.flatMap(DashScopeTime.parseTaskTime) {
+                    OutpaintingMetrics.detectionDelay(.milliseconds(Int64((Date().timeIntervalSince1970 - end) * 1000)))
+                }
                 logger.info("task finished", metadata: [LogKey.taskID: "\(entry.taskId)", "status": "\(status.rawValue)",
                                                         "checks": "\(entry.checks + 1)"])
             case .expire:
                 tracker.forget(entry.taskId)
+                OutpaintingMetrics.taskFinished(TaskStatus.unknown.rawValue)
                 logger.warning("task past its deadline; marked UNKNOWN", metadata: [LogKey.taskID: "\(entry.taskId)"])
             case .stillRunning(_, let next):
                 tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: entry.checks + 1)

@@ -46,10 +46,13 @@ final class PollerEngine {
     var quotaRetryAt: Int64 = 0
     let epoch = ContinuousClock.now
     var lastReconcile: Int64 = 0
-    let statistics = PollerStatistics()
+    var lastGaugeReport: Int64 = .min / 2
+    let statistics: PollerStatistics
 
     init(config: PollerConfiguration, makeConsumer: @escaping () throws -> KafkaConsumer, producer: KafkaProducer,
-         queries: BlockingExecutor<DashScopeClient>, database: MySQLSession, logger: Logger) throws {
+         queries: BlockingExecutor<DashScopeClient>, database: MySQLSession, statistics: PollerStatistics,
+         logger: Logger) throws {
+        self.statistics = statistics
         self.config = config
         self.makeConsumer = makeConsumer
         self.consumer = try makeConsumer()
@@ -71,6 +74,7 @@ final class PollerEngine {
         logger.info("poller engine started", metadata: ["kafka.topic": "\(config.topic)", "followed": "0"])
         while !stop.load(ordering: .acquiring) {
             iterate()
+            statistics.lastIterationEpochMs.store(nowEpochMs, ordering: .relaxed)
         }
         if !pending.isEmpty { claimPending() }
         logger.info("poller engine stopping; leaving the consumer group", metadata: [
@@ -101,11 +105,25 @@ final class PollerEngine {
         }
         pending += polled.messages
         syncAssignment()
+        reportGauges()
         if !pending.isEmpty { claimPending() }
         runRound()
         if now - lastReconcile >= config.reconcileInterval.milliseconds {
             lastReconcile = now
             reconcile()
+        }
+    }
+
+    /// Tasks in flight and consumer lag, at most once a second.
+    private func reportGauges() {
+        guard now - lastGaugeReport >= 1000 else { return }
+        lastGaugeReport = now
+        OutpaintingMetrics.tasksInFlight(tracker.count + toFetch.count)
+        statistics.followed.store(tracker.count + toFetch.count, ordering: .relaxed)
+        statistics.partitions.store(owned.count, ordering: .relaxed)
+        let partitions = Set(owned.map { KafkaTopicPartition(topic: config.topic, partition: $0) })
+        for (partition, lag) in consumer.localLag(partitions) {
+            OutpaintingMetrics.consumerLag(partition: partition, messages: lag + Int64(pending.filter { $0.topicPartition.partition == partition }.count))
         }
     }
 
@@ -197,6 +215,7 @@ final class PollerEngine {
     /// messages are tried again on the next iteration (claims are idempotent).
     func claimPending() {
         let batch = BatchAssembler.assemble(pending)
+        OutpaintingMetrics.batch(size: pending.count)
         let firstCheck = Int(config.backoff.firstCheck.milliseconds)
         let claimed: [(BatchAssembler.Task, TaskRecord?)]
         do {
@@ -230,7 +249,9 @@ final class PollerEngine {
         }
         pending = []
         do {
+            let started = ContinuousClock.now
             try consumer.commit(batch.nextOffsets)
+            OutpaintingMetrics.commitLatency(ContinuousClock.now - started)
         } catch {
             // The claims are durable; a redelivered message only claims its task again.
             logger.warning("offset commit failed; messages may be redelivered", metadata: [LogKey.error: "\(error)"])
@@ -250,6 +271,7 @@ final class PollerEngine {
                     ("dlt.original.offset", String(message.offset)),
                 ], timeout: config.ackTimeout)
                 statistics.deadLettered.add(1, ordering: .relaxed)
+                OutpaintingMetrics.deadLettered(reason: reason.hasPrefix("unknown task") ? "unknown_task" : "malformed")
                 logger.error("message dead-lettered", metadata: [
                     LogKey.partition: "\(message.topicPartition.partition)", LogKey.offset: "\(message.offset)",
                     "reason": "\(reason)", "dlt.topic": "\(config.deadLetterTopic)"])
@@ -263,8 +285,11 @@ final class PollerEngine {
     }
 }
 
-/// Counters the engine keeps (exported as metrics by a later issue; logged at shutdown today).
+/// What the engine reports to `/healthz` and its shutdown log line (metrics go to OutpaintingMetrics).
 final class PollerStatistics: Sendable {
+    let lastIterationEpochMs = Atomic<Int64>(0)
+    let followed = Atomic<Int>(0)
+    let partitions = Atomic<Int>(0)
     let singleQueries = Atomic<Int>(0)
     let listQueries = Atomic<Int>(0)
     let throttled = Atomic<Int>(0)

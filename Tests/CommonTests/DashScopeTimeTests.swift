@@ -29,3 +29,16 @@ struct DashScopeTimeTests {
         #expect(DashScopeClient.pathEscape("../x?y#z") == "..%2Fx%3Fy%23z")
     }
 }
+
+@Suite("DashScope task times")
+struct DashScopeTaskTimeTests {
+    @Test("task times round-trip, with and without milliseconds; junk is nil")
+    func parse() {
+        let epoch = 1_796_000_000.25
+        #expect(DashScopeTime.parseTaskTime(DashScopeTime.taskTime(epoch)) == epoch)
+        #expect(DashScopeTime.parseTaskTime("2026-11-30 04:00:00") == DashScopeTime.parseFilterTime("20261130040000"))
+        for junk in ["", "2026-11-30", "2026-11-30T04:00:00.000", "2026-11-30 04:00:00.", "2026-11-30 04:00:00.1x", "2026-13-30 04:00:00"] {
+            #expect(DashScopeTime.parseTaskTime(junk) == nil, "\(junk)")
+        }
+    }
+}

@@ -21,7 +21,7 @@ public final class DashScopeClient {
             ("input", .object([("image_url", .string(imageURL))])),
             ("parameters", parameters.dashScopeJSON),
         ])
-        let json = try send(HTTPRequest(
+        let json = try send(call: "create", HTTPRequest(
             method: "POST", url: "\(configuration.baseURL)/services/aigc/image2image/out-painting",
             headers: [authorization, ("Content-Type", "application/json"), ("X-DashScope-Async", "enable")],
             body: Array(body.serialized.utf8), timeout: configuration.createTimeout))
@@ -34,7 +34,7 @@ public final class DashScopeClient {
 
     /// The single-task query: status and, once final, the result URL or the error.
     public func task(_ taskId: String) throws(DashScopeError) -> DashScopeTaskView {
-        let json = try send(HTTPRequest(url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))",
+        let json = try send(call: "task", HTTPRequest(url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))",
                                         headers: [authorization], timeout: configuration.queryTimeout))
         guard let output = json["output"], let status = output["task_status"]?.stringValue else {
             throw Self.malformed("query answer without output.task_status", json)
@@ -60,7 +60,7 @@ public final class DashScopeClient {
         if let endTime { query.append("end_time=\(endTime)") }
         if let status { query.append("status=\(status.rawValue)") }
         if let modelName { query.append("model_name=\(Self.pathEscape(modelName))") }
-        let json = try send(HTTPRequest(url: "\(configuration.baseURL)/tasks?\(query.joined(separator: "&"))",
+        let json = try send(call: "list", HTTPRequest(url: "\(configuration.baseURL)/tasks?\(query.joined(separator: "&"))",
                                         headers: [authorization], timeout: configuration.queryTimeout))
         guard case .array(let data)? = json["data"] else { throw Self.malformed("list answer without data", json) }
         let entries = data.compactMap { item -> DashScopeListEntry? in
@@ -75,13 +75,43 @@ public final class DashScopeClient {
 
     /// Cancels a PENDING task.
     public func cancel(_ taskId: String) throws(DashScopeError) {
-        _ = try send(HTTPRequest(method: "POST", url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))/cancel",
+        _ = try send(call: "cancel", HTTPRequest(method: "POST", url: "\(configuration.baseURL)/tasks/\(Self.pathEscape(taskId))/cancel",
                                  headers: [authorization], timeout: configuration.queryTimeout))
     }
 
     // MARK: - Transport
 
-    private func send(_ request: HTTPRequest) throws(DashScopeError) -> JSONValue {
+    /// Sends and counts one call (`outpainting_dashscope_*`, and `outpainting_status_queries_total`
+    /// for task and list queries).
+    private func send(call: String, _ request: HTTPRequest) throws(DashScopeError) -> JSONValue {
+        let started = ContinuousClock.now
+        do {
+            let json = try exchange(request)
+            Self.count(call, outcome: "ok", since: started)
+            return json
+        } catch {
+            let outcome = switch error.kind {
+            case .throttled: "throttled"
+            case .unauthorized, .badRequest: "client_error"
+            case .server: "server_error"
+            case .transport: "transport"
+            case .malformed: "malformed"
+            }
+            Self.count(call, outcome: outcome, since: started)
+            throw error
+        }
+    }
+
+    private static func count(_ call: String, outcome: String, since started: ContinuousClock.Instant) {
+        OutpaintingMetrics.dashScopeCall(call, outcome: outcome, duration: ContinuousClock.now - started)
+        switch call {
+        case "task": OutpaintingMetrics.statusQuery(kind: "single", outcome: outcome)
+        case "list": OutpaintingMetrics.statusQuery(kind: "list", outcome: outcome)
+        default: break
+        }
+    }
+
+    private func exchange(_ request: HTTPRequest) throws(DashScopeError) -> JSONValue {
         let response: HTTPResponse
         do {
             response = try http.send(request)

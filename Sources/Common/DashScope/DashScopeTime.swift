@@ -38,6 +38,23 @@ public enum DashScopeTime {
         return Double(timegm(&tm) - offsetSeconds)
     }
 
+    /// Parses a task time `yyyy-MM-dd HH:mm:ss[.SSS]` (UTC+8) into epoch seconds.
+    public static func parseTaskTime(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: " "),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":") else { return nil }
+        let compact = String(decoding: bytes[0..<4] + bytes[5..<7] + bytes[8..<10] + bytes[11..<13] + bytes[14..<16] + bytes[17..<19],
+                             as: UTF8.self)
+        guard let seconds = parseFilterTime(compact) else { return nil }
+        guard bytes.count > 19 else { return seconds }
+        let fraction = bytes[20...]
+        guard bytes[19] == UInt8(ascii: "."), (1...9).contains(fraction.count),
+              fraction.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Double("0." + String(decoding: fraction, as: UTF8.self)) else {
+            return nil
+        }
+        return seconds + value
+    }
+
     private static func components(_ epochSeconds: Double) -> (tm, Int) {
         let totalMilliseconds = Int((epochSeconds * 1000).rounded())
         let whole = totalMilliseconds.quotientAndRemainder(dividingBy: 1000)

@@ -184,6 +184,34 @@ public final class KafkaConsumer {
         return out
     }
 
+    /// Messages not yet consumed per assigned partition: the last fetched high watermark minus this
+    /// member's position (both local: no broker round trip). Partitions without both are left out.
+    public func localLag(_ partitions: Set<KafkaTopicPartition>) -> [Int32: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for tp in partitions { rd_kafka_topic_partition_list_add(list, tp.topic, tp.partition) }
+        guard rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var out: [Int32: Int64] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[i]
+            var low: Int64 = -1, high: Int64 = -1
+            guard element.offset >= 0,
+                  rd_kafka_get_watermark_offsets(handle, element.topic, element.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            out[element.partition] = max(high - element.offset, 0)
+        }
+        return out
+    }
+
+    /// The broker's low and high watermarks of one partition (a round trip).
+    public func watermarks(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1, high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, Int32(timeout.milliseconds))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: .metadata, err) }
+        return (low, high)
+    }
+
     /// The number of partitions of `topic`, from the broker's metadata.
     public func partitionCount(topic: String, timeout: Duration) throws(KafkaError) -> Int {
         let topicHandle = rd_kafka_topic_new(handle, topic, nil)
