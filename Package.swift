@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "outpainting-fcgi", targets: ["FcgiApp"]),
         .executable(name: "outpainting-poller", targets: ["Poller"]),
         .executable(name: "outpainting-devserver", targets: ["DevServer"]),
+        .executable(name: "outpainting", targets: ["AdminCLI"]),
         // For the fuzzer package in Fuzz/ (and other tools); not a public API.
         .library(name: "OutpaintingCommon", targets: ["Common"]),
     ],
@@ -72,6 +73,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "AdminCLI",
+            dependencies: [
+                "Common",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -241,6 +241,10 @@ TXT
 
 case "${1:-}" in
   up) cmd_up ;;
+  admin)
+    # The admin CLI with the stack's environment: scripts/stack.sh admin tasks --status RUNNING
+    shift
+    exec "$(bin_dir)/outpainting" "$@" ;;
   exec-poller)
     # An extra Poller instance with the stack's environment (tests of several instances).
     exec "$(bin_dir)/outpainting-poller" ;;

@@ -128,6 +128,18 @@ public final class KafkaProducer: @unchecked Sendable {
         flushMilliseconds.store(Int32(flushTimeout.components.seconds * 1000), ordering: .relaxed)
         stopping.store(true, ordering: .releasing)
         await pollThread.join()
+        destroy()
+    }
+
+    /// `close` for a thread the caller owns and may block (command-line tools).
+    public func closeBlocking(flushTimeout: Duration = .seconds(5)) {
+        flushMilliseconds.store(Int32(flushTimeout.components.seconds * 1000), ordering: .relaxed)
+        stopping.store(true, ordering: .releasing)
+        pollThread.joinBlocking()
+        destroy()
+    }
+
+    private func destroy() {
         let remaining = undelivered.load(ordering: .acquiring)
         if remaining > 0 {
             logger.warning("Kafka producer closed with undelivered messages", metadata: ["count": "\(remaining)"])

@@ -53,4 +53,10 @@ public final class OwnedThreads: Sendable {
             if done { continuation.resume() }
         }
     }
+
+    /// Blocks the calling thread until every started thread has returned — for command-line tools
+    /// whose main thread is theirs to block; async code uses `join()`.
+    public func joinBlocking() {
+        while state.withLock({ $0.running }) > 0 { usleep(5_000) }
+    }
 }
