@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything else is a step they use.
-.PHONY: run test setup build up down status clean fuzz capacity
+.PHONY: run test setup build up down status clean fuzz capacity install
 
 SWIFT_BUILD_FLAGS ?=
 
@@ -39,3 +39,8 @@ fuzz: setup
 # 500 clients through nginx against a slow DashScope (needs `make up`; not part of `make test`).
 capacity:
 	bench/capacity.sh
+
+# Release binaries, migrations, nginx snippets, docs and systemd units under PREFIX (docs/operations.md).
+PREFIX ?= /usr/local
+install: setup
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh

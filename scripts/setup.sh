@@ -17,7 +17,7 @@ log() { printf '[setup] %s\n' "$*"; }
 APT_PACKAGES=(
   pkg-config build-essential dpkg-dev ca-certificates
   libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client nginx
-  libcurl4-openssl-dev kcat wrk curl chromium
+  libcurl4-openssl-dev kcat wrk curl chromium fonts-wqy-microhei
   libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev
 )
 

@@ -46,6 +46,19 @@ struct OperationsTests {
         #expect((try? JSONParser().parse(health.body))?["status"]?.stringValue == "ok")
     }
 
+    @Test("the systemd units pass systemd-analyze verify")
+    func systemdUnits() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "deploy/verify-units.sh")
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+    }
+
     @Test("nginx -t accepts the stack's configuration (both snippets included)")
     func nginxConfig() throws {
         let process = Process()
