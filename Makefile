@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything else is a step they use.
-.PHONY: run test setup build up down status clean fuzz capacity install
+.PHONY: run test setup build up down status clean fuzz capacity install bench
 
 SWIFT_BUILD_FLAGS ?=
 
@@ -44,3 +44,9 @@ capacity:
 PREFIX ?= /usr/local
 install: setup
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh
+
+# W1–W5 side by side with the original design (bench/README.md); writes bench/results/. Uses its own
+# stack state (.run/bench) on the same ports: stop `make run` first. About 20 minutes.
+bench: build
+	scripts/setup.sh --bench
+	/usr/bin/python3 bench/run.py

@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "outpainting-poller", targets: ["Poller"]),
         .executable(name: "outpainting-devserver", targets: ["DevServer"]),
         .executable(name: "outpainting", targets: ["AdminCLI"]),
+        // make bench only: the original design as a baseline, and load tools (not installed).
+        .executable(name: "outpainting-bench", targets: ["BenchTool"]),
         // For the fuzzer package in Fuzz/ (and other tools); not a public API.
         .library(name: "OutpaintingCommon", targets: ["Common"]),
     ],
@@ -83,6 +85,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // MARK: - Benchmarks only (make bench; never installed)
+        .executableTarget(
+            name: "BenchTool",
+            dependencies: [
+                "Common",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/tool"
         ),
 
         // MARK: - Tests

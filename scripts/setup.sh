@@ -98,4 +98,12 @@ install_tansu() {
 install_debian_packages
 install_librdkafka
 install_tansu
+# make bench only: plots for bench/results (Debian's matplotlib).
+if [ "${1:-}" = "--bench" ]; then
+  if python3 -c "import matplotlib" 2>/dev/null; then log "matplotlib: present"; else
+    apt_update_once
+    log "installing python3-matplotlib (make bench)"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null
+  fi
+fi
 log "done"

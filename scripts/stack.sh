@@ -14,6 +14,8 @@ TOOLS="${OUTPAINTING_TOOLS:-/opt/outpainting-dev}"
 
 # Local addresses (override by environment).
 export NGINX_HOST="${NGINX_HOST:-127.0.0.1}" NGINX_PORT="${NGINX_PORT:-8080}" NGINX_TRUSTED_PORT="${NGINX_TRUSTED_PORT:-8081}"
+# make bench only: the original design's responder (bench/) behind the same snippet.
+export NGINX_BASELINE_PORT="${NGINX_BASELINE_PORT:-8082}"
 export MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3307}"
 export MYSQL_DATABASE="${MYSQL_DATABASE:-image_host}" MYSQL_USER="${MYSQL_USER:-outpaint}" MYSQL_PASSWORD="${MYSQL_PASSWORD:-outpaint}"
 export BROKER_HOST="${BROKER_HOST:-127.0.0.1}" BROKER_PORT="${BROKER_PORT:-19092}"
@@ -117,7 +119,8 @@ SQL
 # after every broker restart (the restarted broker has lost them).
 ensure_topics() {
   local t
-  for t in "$KAFKA_TOPIC" "$KAFKA_DLT_TOPIC"; do
+  # …-baseline: the original design's consumer in `make bench` (bench/), never used otherwise.
+  for t in "$KAFKA_TOPIC" "$KAFKA_DLT_TOPIC" "$KAFKA_TOPIC-baseline"; do
     "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
       "$t" >>"$LOG/broker-topics.log" 2>&1 || true
   done
@@ -159,11 +162,14 @@ up_nginx() {
   cp /etc/nginx/fastcgi_params /etc/nginx/mime.types "$prefix/conf/"
   sed -e "s|@RUN@|$RUN_DIR|g" -e "s|@REPO@|$REPO|g" -e "s|@NGINX_HOST@|$NGINX_HOST|g" \
       -e "s|@NGINX_PORT@|$NGINX_PORT|g" -e "s|@NGINX_TRUSTED_PORT@|$NGINX_TRUSTED_PORT|g" \
+      -e "s|@NGINX_BASELINE_PORT@|$NGINX_BASELINE_PORT|g" \
       -e "s|@USER_DIRECTIVE@|$user_directive|g" \
       -e "s|@DEVSERVER_HOST@|$DEVSERVER_HOST|g" -e "s|@DEVSERVER_PORT@|$DEVSERVER_PORT|g" \
       "$REPO/nginx/local-stack.conf.template" >"$prefix/conf/nginx.conf"
   sed -e "s|fastcgi_pass outpainting_fcgi;|fastcgi_pass outpainting_fcgi_trusted;|" \
       "$REPO/nginx/outpainting-trusted.conf" >"$prefix/conf/outpainting-trusted.local.conf"
+  sed -e "s|fastcgi_pass outpainting_fcgi;|fastcgi_pass outpainting_baseline;|" \
+      "$REPO/nginx/outpainting.conf" >"$prefix/conf/outpainting-baseline.local.conf"
   nginx -t -q -p "$prefix" -c conf/nginx.conf 2>>"$LOG/nginx-error.log" || die "nginx config invalid (see $LOG/nginx-error.log)"
   start nginx nginx -p "$prefix" -c conf/nginx.conf
 }
@@ -190,11 +196,15 @@ cmd_up() {
 }
 
 cmd_down() {
-  local c f pid
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    c="${COMPONENTS[$i]}"
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${COMPONENTS[$i]}"; done
+}
+
+stop_component() {  # stop_component NAME: stop one component and its supervisor
+  local c="$1" f pid
+  {
     f="$RUN_DIR/$c.supervisor.pid"
-    [ -f "$f" ] || continue
+    [ -f "$f" ] || return 0
     pid="$(cat "$f")"
     if kill -0 "$pid" 2>/dev/null; then
       say "stopping $c"
@@ -207,7 +217,7 @@ cmd_down() {
       fi
     fi
     rm -f "$f" "$RUN_DIR/$c.pid"
-  done
+  }
 }
 
 cmd_status() {
@@ -265,6 +275,9 @@ case "${1:-}" in
       fi
     done ;;
   down) cmd_down ;;
+  stop)
+    # stop NAME: one component (make bench stops the Poller while the baseline runs; `up` restarts it).
+    stop_component "${2:?component name}" ;;
   status) cmd_status ;;
   run)
     cmd_up

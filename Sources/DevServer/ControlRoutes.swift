@@ -26,7 +26,8 @@ struct ControlRoutes: Sendable {
         router.get("/_sim/stats") { _, _ in
             let s = sim.stats
             return DevServerResponse.json(200, .object([("creates", .int(s.creates)), ("queries", .int(s.queries)),
-                                                       ("throttled", .int(s.throttled)), ("server_errors", .int(s.serverErrors))]))
+                                                       ("throttled", .int(s.throttled)), ("create_throttled", .int(s.createThrottled)),
+                                                       ("server_errors", .int(s.serverErrors))]))
         }
         router.post("/_sim/stats/reset") { _, _ in
             sim.resetStats()

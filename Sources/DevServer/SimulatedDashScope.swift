@@ -9,7 +9,10 @@ final class SimulatedDashScope: Sendable {
         var creates = 0
         /// Every task-management request (single, list, cancel), throttled or not.
         var queries = 0
+        /// Every 429, for queries and creates.
         var throttled = 0
+        /// The 429s of creates alone.
+        var createThrottled = 0
         var serverErrors = 0
     }
 
@@ -54,7 +57,11 @@ final class SimulatedDashScope: Sendable {
     func admitCreate() -> Admission {
         state.withLock { s in
             s.stats.creates += 1
-            guard s.createLimiter.allow(at: Self.now) else { s.stats.throttled += 1; return .throttled }
+            guard s.createLimiter.allow(at: Self.now) else {
+                s.stats.throttled += 1
+                s.stats.createThrottled += 1
+                return .throttled
+            }
             return .allowed
         }
     }

@@ -1,15 +1,25 @@
 import Common
 import Foundation
 import Logging
+import Synchronization
 
 /// `GET /api/picture/out_painting/get_task?taskId=…`: the task from MySQL, to its creator or an
 /// admin; one live DashScope query when it is not final and nobody checked it recently.
+///
+/// Final tasks are answered from a small in-process cache (`FINAL_TASK_CACHE_*`): a final row never
+/// changes, and the frontend's last poll — or a user reopening the result — then costs no MySQL read.
 struct GetTaskHandler {
     let configuration: ResponderConfiguration
+    let finalTasks: SharedExpiringCache<TaskRecord>
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
         let taskId = try GetTaskRequest.taskID(fromQuery: request.queryString)
+        let requestId = request.params["REQUEST_ID"] ?? UUID().uuidString.lowercased()
+        if let final = finalTasks.value(for: taskId) {
+            guard final.userId == user.id || user.isAdmin else { throw BusinessError(.noAuth) }
+            return final.hostJSON(requestId: requestId)
+        }
         var logger = self.logger
         logger[metadataKey: LogKey.taskID] = "\(taskId)"
         guard var record = try worker.database.read({ try TaskRepository.find($0, taskId: taskId) }) else {
@@ -36,7 +46,10 @@ struct GetTaskHandler {
                 }
             }
         }
-        return record.hostJSON(requestId: request.params["REQUEST_ID"] ?? UUID().uuidString.lowercased())
+        if record.status.isFinal {
+            finalTasks.store(record, for: taskId)
+        }
+        return record.hostJSON(requestId: requestId)
     }
 
     /// A live check happens when this call wins the task's check claim (nobody checked it within

@@ -1,6 +1,7 @@
 import Common
 import Foundation
 import Logging
+import Synchronization
 
 /// Routes the two endpoints FcgiApp takes over and turns every outcome into the host's envelope.
 /// Errors are mapped to envelope codes here and only here; anything unexpected is 50000 and logged,
@@ -14,6 +15,7 @@ struct OutPaintingResponder: Sendable {
     let producer: KafkaProducer
     let createSlots: ConcurrencyLimit
     let metrics: PrometheusRegistryView
+    let finalTasks: SharedExpiringCache<TaskRecord>
     let logger: Logger
 
     /// Where FcgiApp's Prometheus metrics are served (nginx allows it from localhost only).
@@ -57,7 +59,7 @@ struct OutPaintingResponder: Sendable {
             logger[metadataKey: LogKey.userID] = "\(user.id)"
             let data = endpoint.label == "create_task"
                 ? try create(request, user: user, worker: worker, logger: logger)
-                : try GetTaskHandler(configuration: configuration, logger: logger).handle(request, user: user, worker: worker)
+                : try GetTaskHandler(configuration: configuration, finalTasks: finalTasks, logger: logger).handle(request, user: user, worker: worker)
             return (.json(Envelope.success(data)), endpoint.label, 0)
         } catch let error as BusinessError {
             if error.code.rawValue >= 50000 {

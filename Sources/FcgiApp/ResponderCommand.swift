@@ -2,6 +2,7 @@ import ArgumentParser
 import Common
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 @main
 struct ResponderCommand: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct ResponderCommand: AsyncParsableCommand {
             Configured by environment variables (README, "Configuration"): FCGI_LISTEN (127.0.0.1:9000, a unix
             socket path, or fd:0 for an inherited socket), FCGI_WORKERS (16), FCGI_MAX_BODY_BYTES, LOGIN_URL,
             LOGIN_MODE (cookie | trusted-param), LOGIN_TIMEOUT_MS, LOGIN_CACHE_TTL_MS, LOGIN_CACHE_SIZE,
-            LIVE_CHECK_INTERVAL_MS, CREATE_MAX_CONCURRENT, CREATE_THROTTLE_BUDGET_MS, CREATE_DUPLICATE_WINDOW_S, KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, KAFKA_ACK_TIMEOUT_MS,
+            LIVE_CHECK_INTERVAL_MS, FINAL_TASK_CACHE_SIZE, FINAL_TASK_CACHE_TTL_S, CREATE_MAX_CONCURRENT, CREATE_THROTTLE_BUDGET_MS, CREATE_DUPLICATE_WINDOW_S, KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, KAFKA_ACK_TIMEOUT_MS,
             KAFKA_PRODUCER_<PROPERTY>, DASHSCOPE_BASE_URL, DASHSCOPE_API_KEY, DASHSCOPE_*_TIMEOUT_MS, MYSQL_*, LOG_LEVEL.
             Stops gracefully on SIGTERM/SIGINT: finishes in-flight requests, flushes Kafka.
             """)
@@ -30,7 +31,8 @@ struct ResponderCommand: AsyncParsableCommand {
             configuration: config,
             login: LoginVerifier(url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL,
                                  capacity: config.loginCacheSize),
-            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), metrics: metrics, logger: logger)
+            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), metrics: metrics,
+            finalTasks: SharedExpiringCache(capacity: config.finalTaskCacheSize, ttl: config.finalTaskCacheTTL), logger: logger)
         let service = ResponderService(server: server, producer: producer, config: config, responder: responder, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))

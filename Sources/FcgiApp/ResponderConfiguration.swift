@@ -13,7 +13,13 @@ struct ResponderConfiguration: Sendable {
     var loginCacheTTL: Duration = .seconds(5)
     var loginCacheSize = 10_000
     /// A task checked by anyone within this interval is answered from MySQL without a live query.
-    var liveCheckInterval: Duration = .seconds(3)
+    /// Longer than the Poller's longest gap between checks (10 s): the live check is the fallback
+    /// for a Poller that is behind, not a second poller (measured in make bench: at 3 s, live checks
+    /// were most of the DashScope queries of a busy site).
+    var liveCheckInterval: Duration = .seconds(15)
+    /// Final tasks kept in memory for get_task (a final row never changes); 0 = off.
+    var finalTaskCacheSize = 10_000
+    var finalTaskCacheTTL: Duration = .seconds(60)
     /// The same user, picture and parameters within this window get the task already created
     /// (a double click must not pay Aliyun twice); zero turns it off.
     var duplicateWindow: Duration = .seconds(10)
@@ -57,7 +63,9 @@ struct ResponderConfiguration: Sendable {
         c.loginTimeout = try env.milliseconds("LOGIN_TIMEOUT_MS", default: 2000)
         c.loginCacheTTL = try env.milliseconds("LOGIN_CACHE_TTL_MS", default: 5000)
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
-        c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 3000)
+        c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 15_000)
+        c.finalTaskCacheSize = try env.int("FINAL_TASK_CACHE_SIZE", default: c.finalTaskCacheSize, range: 0...10_000_000)
+        c.finalTaskCacheTTL = .seconds(try env.int("FINAL_TASK_CACHE_TTL_S", default: 60, range: 0...86_400))
         c.createConcurrency = try env.int("CREATE_MAX_CONCURRENT", default: max(1, c.workers / 2), range: 1...c.workers)
         c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
         c.duplicateWindow = .seconds(try env.int("CREATE_DUPLICATE_WINDOW_S", default: 10, range: 0...3600))

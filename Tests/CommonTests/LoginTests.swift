@@ -10,8 +10,8 @@ struct LoginTests {
     func ttl() {
         var cache = LoginCache(capacity: 10, ttl: .seconds(5))
         cache.store(alice, for: "a", now: t0)
-        #expect(cache.user(for: "a", now: t0 + .seconds(4)) == alice)
-        #expect(cache.user(for: "a", now: t0 + .seconds(5)) == nil)
+        #expect(cache.value(for: "a", now: t0 + .seconds(4)) == alice)
+        #expect(cache.value(for: "a", now: t0 + .seconds(5)) == nil)
     }
 
     @Test("never more than the capacity; the oldest goes first")
@@ -19,9 +19,9 @@ struct LoginTests {
         var cache = LoginCache(capacity: 100, ttl: .seconds(60))
         for i in 0..<1000 { cache.store(LoginUser(id: Int64(i + 1), userRole: "user"), for: "k\(i)", now: t0) }
         #expect(cache.count == 100)
-        #expect(cache.user(for: "k899", now: t0) == nil)
-        #expect(cache.user(for: "k900", now: t0)?.id == 901)
-        #expect(cache.user(for: "k999", now: t0)?.id == 1000)
+        #expect(cache.value(for: "k899", now: t0) == nil)
+        #expect(cache.value(for: "k900", now: t0)?.id == 901)
+        #expect(cache.value(for: "k999", now: t0)?.id == 1000)
     }
 
     @Test("expired entries are dropped as new ones arrive, not kept until the cache is full")
@@ -38,7 +38,7 @@ struct LoginTests {
         none.store(alice, for: "a", now: t0)
         var instant = LoginCache(capacity: 10, ttl: .zero)
         instant.store(alice, for: "a", now: t0)
-        #expect(none.user(for: "a", now: t0) == nil && instant.user(for: "a", now: t0) == nil)
+        #expect(none.value(for: "a", now: t0) == nil && instant.value(for: "a", now: t0) == nil)
     }
 
     @Test("trusted params: a strict id and a plain role, else not logged in",

@@ -1,4 +1,3 @@
-import Common
 import Foundation
 import Logging
 import Synchronization
@@ -7,24 +6,24 @@ import Synchronization
 /// Cookie header, caching valid answers briefly. Failures are never cached.
 ///
 /// - Important: the cookie is a credential: it is never logged.
-final class LoginVerifier: Sendable {
+public final class LoginVerifier: Sendable {
     private let url: String
     private let timeout: Duration
-    private let cache: Mutex<LoginCache>
+    private let cache: SharedExpiringCache<LoginUser>
 
-    init(url: String, timeout: Duration, ttl: Duration, capacity: Int) {
+    public init(url: String, timeout: Duration, ttl: Duration, capacity: Int) {
         self.url = url
         self.timeout = timeout
-        cache = Mutex(LoginCache(capacity: capacity, ttl: ttl))
+        cache = SharedExpiringCache(capacity: capacity, ttl: ttl)
     }
 
     /// The logged-in user, or a `BusinessError` (40100 not logged in, 50000 login service down).
-    func user(cookie: String?, http: HTTPClient, logger: Logger) throws(BusinessError) -> LoginUser {
+    public func user(cookie: String?, http: HTTPClient, logger: Logger) throws(BusinessError) -> LoginUser {
         // A header with control characters cannot be a session of the host; don't forward it.
         guard let cookie, !cookie.isEmpty, cookie.utf8.count <= 8192,
               cookie.utf8.allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 }) else { throw BusinessError(.notLogin) }
         let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0.user(for: cookie, now: now) }) {
+        if let hit = cache.value(for: cookie, now: now) {
             OutpaintingMetrics.loginCheck("cache_hit")
             return hit
         }
@@ -55,7 +54,7 @@ final class LoginVerifier: Sendable {
         }
         OutpaintingMetrics.loginCheck("valid")
         let user = LoginUser(id: id, userRole: data["userRole"]?.stringValue ?? "user", userName: data["userName"]?.stringValue)
-        cache.withLock { $0.store(user, for: cookie, now: now) }
+        cache.store(user, for: cookie, now: now)
         return user
     }
 }

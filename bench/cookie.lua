@@ -1,0 +1,2 @@
+-- wrk: every request carries the session cookie from $COOKIE (W3).
+wrk.headers["Cookie"] = os.getenv("COOKIE")
