@@ -8,6 +8,7 @@ extension PollerEngine {
         guard now >= quotaRetryAt else { return }
         // Tasks a sweep showed finished are fetched first: a new sweep must never starve them.
         if !toFetch.isEmpty { return fetchRound() }
+        if config.safetySweepInterval > .zero { return safetyNetRound() }
         let due = tracker.takeDue(now: now, limit: config.roundMax)
         guard !due.isEmpty else { return }
         if config.listQueries && now - lastSweepAt >= Self.minimumSweepIntervalMs
@@ -22,6 +23,21 @@ extension PollerEngine {
     static var minimumSweepIntervalMs: Int64 { 500 }
 
     // MARK: - Round kinds
+
+    /// Events mode (POLLER_SAFETY_SWEEP_S): completion hints bring finished tasks to `toFetch`;
+    /// everything else waits for the next sweep, which observes every due task in a page or two.
+    private func safetyNetRound() {
+        let nextSweepAt = lastSweepAt + config.safetySweepInterval.milliseconds
+        guard now >= nextSweepAt else {
+            // Defer what fell due to the sweep instead of querying it on its own.
+            let due = tracker.takeDue(now: now, limit: Int.max)
+            for entry in due { tracker.reschedule(taskId: entry.taskId, dueAt: nextSweepAt, checks: entry.checks) }
+            return
+        }
+        let due = tracker.takeDue(now: now, limit: Int.max)
+        guard !due.isEmpty else { return }
+        sweepRound(due)
+    }
 
     /// One single-task query per due task.
     private func singlesRound(_ due: [TaskTracker.Entry]) {

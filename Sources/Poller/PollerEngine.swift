@@ -244,8 +244,11 @@ final class PollerEngine {
                            checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
                            createdAtEpochMs: record.createdAtEpochMilliseconds)
         }
-        for taskId in batch.hints where tracker.pullForward(taskId, now: start) {
-            logger.debug("completion hint: checking now", metadata: [LogKey.taskID: "\(taskId)"])
+        // A hinted task is fetched at once (the fetch queue goes before any sweep), not merely made due.
+        let hinted = tracker.take(taskIds: batch.hints)
+        toFetch += hinted
+        for entry in hinted {
+            logger.debug("completion hint: fetching now", metadata: [LogKey.taskID: "\(entry.taskId)"])
         }
         pending = []
         do {

@@ -40,12 +40,13 @@ public enum TaskRepository {
 
     /// Claims the right to query DashScope live for a task: true for exactly one of several
     /// concurrent get_task calls (in any FcgiApp process), and only if nobody — Poller included —
-    /// checked the task within `intervalMilliseconds`.
+    /// checked the task within `intervalMilliseconds` (a task never checked counts from its creation:
+    /// the Poller checks it first).
     public static func claimLiveCheck(_ connection: MySQLConnection, taskId: String, intervalMilliseconds: Int64) throws -> Bool {
         try connection.execute("""
             UPDATE out_painting_task SET lastCheckTime = NOW(3)
             WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
-              AND (lastCheckTime IS NULL OR lastCheckTime < NOW(3) - INTERVAL ? MICROSECOND)
+              AND COALESCE(lastCheckTime, createTime) < NOW(3) - INTERVAL ? MICROSECOND
             """, [.string(taskId), .int(intervalMilliseconds * 1000)]).affectedRows == 1
     }
 
