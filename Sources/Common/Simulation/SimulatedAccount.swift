@@ -1,4 +1,6 @@
+import DequeModule
 import Foundation
+import HeapModule
 
 /// The DevServer's model of one Aliyun account's `image-out-painting` tasks: a state machine
 /// driven by explicit time (seconds since 1970), so it is unit-tested without a server.
@@ -24,8 +26,10 @@ public struct SimulatedAccount: Sendable {
 
     public var maxRunning: Int
     private(set) var tasks: [String: Task] = [:]
-    private var pending: [String] = []
+    private var pending: Deque<String> = []
     private var running: Set<String> = []
+    /// Running tasks by end time: the next to finish in O(log n) (an account may hold 100,000).
+    private var runningEnds = Heap<RunningEnd>()
     /// The time of the latest finish replayed: a task waiting for a slot starts then.
     private var clock: Double = 0
     /// Tasks that reached SUCCEEDED/FAILED/UNKNOWN, in order, until `drainFinished` takes them.
@@ -99,12 +103,19 @@ public struct SimulatedAccount: Sendable {
                 started.endAt = start + Double(task.durationMs) / 1000
                 tasks[next] = started
                 running.insert(next)
+                runningEnds.insert(RunningEnd(end: started.endAt!, taskId: next))
             }
-            guard let (id, end) = running.compactMap({ id in tasks[id].flatMap { t in t.endAt.map { (id, $0) } } })
-                .min(by: { $0.1 < $1.1 }), end <= now else { break }
-            running.remove(id)
-            finishedQueue.append(id)
-            clock = max(clock, end)
+            guard let next = runningEnds.min, next.end <= now else { break }
+            runningEnds.removeMin()
+            running.remove(next.taskId)
+            finishedQueue.append(next.taskId)
+            clock = max(clock, next.end)
         }
+    }
+
+    private struct RunningEnd: Comparable, Sendable {
+        let end: Double
+        let taskId: String
+        static func < (a: RunningEnd, b: RunningEnd) -> Bool { (a.end, a.taskId) < (b.end, b.taskId) }
     }
 }
