@@ -120,11 +120,6 @@ def stop_component(name):
     sh("scripts/stack.sh", "stop", name, env=STACK_ENV, capture=False)
 
 
-def restart_poller():
-    stop_component("poller")
-    sh("scripts/stack.sh", "up", env=STACK_ENV, capture=False)
-
-
 def bin_path():
     return sh("swift", "build", "--show-bin-path").strip()
 
