@@ -51,7 +51,9 @@ COMPONENTS=(mariadb broker devserver fcgi fcgi-trusted poller nginx)
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
-bin_dir() { (cd "$REPO" && swift build --show-bin-path); }
+# BUILD_CONFIGURATION=release runs the optimised binaries (make bench); debug is what make build makes.
+BUILD_CONFIGURATION="${BUILD_CONFIGURATION:-debug}"
+bin_dir() { (cd "$REPO" && swift build -c "$BUILD_CONFIGURATION" --show-bin-path); }
 
 alive() {  # alive NAME: the supervisor runs
   local f="$RUN_DIR/$1.supervisor.pid"
@@ -182,7 +184,7 @@ cmd_up() {
   mkdir -p "$LOG"
   command -v mariadbd >/dev/null || die "MariaDB missing: run scripts/setup.sh"
   BIN="$(bin_dir)"
-  [ -x "$BIN/outpainting-fcgi" ] || die "binaries missing in $BIN: run 'swift build' (make build)"
+  [ -x "$BIN/outpainting-fcgi" ] || die "binaries missing in $BIN: run 'swift build -c $BUILD_CONFIGURATION' (make build for debug)"
   up_mariadb
   up_broker
   up_devserver

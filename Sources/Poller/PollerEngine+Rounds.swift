@@ -45,7 +45,12 @@ extension PollerEngine {
         putBack(Array(due.dropFirst(granted)))
         let go = Array(due.prefix(granted))
         guard !go.isEmpty else { return }
-        conclude(queried: Array(zip(go, querySingles(go))), listed: [])
+        let started = ContinuousClock.now
+        let results = querySingles(go)
+        let queried = ContinuousClock.now
+        conclude(queried: Array(zip(go, results)), listed: [])
+        logger.debug("round stored", metadata: ["tasks": "\(go.count)", "query_ms": "\((queried - started).milliseconds)",
+                                                "store_ms": "\((ContinuousClock.now - queried).milliseconds)"])
     }
 
     /// Single queries for the tasks waiting in `toFetch` (in flight since a sweep saw them), as

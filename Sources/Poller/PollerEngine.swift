@@ -218,13 +218,18 @@ final class PollerEngine {
         OutpaintingMetrics.batch(size: pending.count)
         let firstCheck = Int(config.backoff.firstCheck.milliseconds)
         let claimed: [(BatchAssembler.Task, TaskRecord?)]
+        let claimStarted = ContinuousClock.now
+        defer {
+            logger.debug("batch claimed", metadata: ["messages": "\(batch.tasks.count)",
+                                                     "claim_ms": "\((ContinuousClock.now - claimStarted).milliseconds)"])
+        }
         do {
             claimed = try database.transaction { connection in
                 // One lock order for every transaction (by taskId), so concurrent ones cannot deadlock.
-                try batch.tasks.sorted { $0.message.taskId < $1.message.taskId }.map { task in
-                    (task, try TaskRepository.claim(connection, taskId: task.message.taskId, partition: task.partition,
-                                                    firstCheckInMilliseconds: firstCheck))
-                }
+                let tasks = batch.tasks.sorted { $0.message.taskId < $1.message.taskId }
+                let records = try TaskRepository.claim(connection, tasks: tasks.map { ($0.message.taskId, $0.partition) },
+                                                       firstCheckInMilliseconds: firstCheck)
+                return tasks.map { ($0, records[$0.message.taskId]) }
             }
         } catch {
             logger.error("cannot claim a batch in MySQL; offsets not committed, will retry",
@@ -238,9 +243,13 @@ final class PollerEngine {
         guard deadLetter(poison) else { return }
 
         let start = now
+        let startEpochMs = nowEpochMs
         for (task, record) in claimed {
             guard let record, !record.status.isFinal, owned.contains(task.partition) else { continue }
-            tracker.follow(taskId: record.taskId, partition: task.partition, dueAt: start + Int64(firstCheck),
+            // The first check is due `firstCheck` after the task was created: a message that waited
+            // in a backlog has already served (part of) that delay.
+            let waited = max(startEpochMs - record.createdAtEpochMilliseconds, 0)
+            tracker.follow(taskId: record.taskId, partition: task.partition, dueAt: start + max(Int64(firstCheck) - waited, 0),
                            checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
                            createdAtEpochMs: record.createdAtEpochMilliseconds)
         }

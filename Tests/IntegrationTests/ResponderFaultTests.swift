@@ -191,6 +191,23 @@ struct TrustedModeTests {
         #expect(try Stack.row(madeID)?.userId == g.owner)
     }
 
+    @Test("kept-alive upstream connections beyond the responder's threads never stall it",
+          .timeLimit(.minutes(2)))
+    func keptAliveConnectionsDoNotPinThreads() throws {
+        // The trusted server's FcgiApp has 4 worker threads and nginx keeps up to 16 connections to
+        // it: with libfcgi serving each connection on its thread until it closes, the 5th request
+        // would wait for a connection nginx never closes. Three waves, so that later waves meet
+        // the connections the earlier ones left idle.
+        try Stack.waitAnswering()
+        let f = try Stack.fixture()
+        for wave in 1...3 {
+            let codes = try concurrently(24) { _ in
+                try Stack.request("GET", Self.path + "no-such-task", cookie: f.ownerCookie, via: Stack.nginxTrusted).code
+            }
+            #expect(codes.allSatisfy { $0 == 40400 }, "wave \(wave): \(codes)")
+        }
+    }
+
     @Test("the host's auth endpoint down or slow → 50000 envelope")
     func authDown() throws {
         let f = try Stack.fixture()

@@ -17,7 +17,8 @@ public struct FastCGIRequest: Sendable {
     /// The path without the query string.
     public var path: String {
         let uri = params["DOCUMENT_URI"] ?? params["SCRIPT_NAME"] ?? params["REQUEST_URI"] ?? "/"
-        return uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        guard let question = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        return String(uri[..<question])
     }
     public var queryString: String { params["QUERY_STRING"] ?? "" }
     public var cookie: String? { params["HTTP_COOKIE"] }

@@ -29,14 +29,22 @@ public enum FastCGIListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A libfcgi responder: `workers` owned threads, each looping accept → handle → finish with its own
-/// `FCGX_Request` and its own per-thread resources (database connection, HTTP client).
+/// A libfcgi responder: `workers` owned threads, each running requests with its own
+/// `FCGX_Request` and its own per-thread resources (database connection, HTTP client), fed by a
+/// `ConnectionDispatcher` thread that accepts connections and watches the kept-alive ones.
+///
+/// libfcgi parses and writes the protocol; who waits for a connection is ours: a worker is handed a
+/// connection that has a request waiting (`ipcFd` set before `FCGX_Accept_r`, which then reads it
+/// instead of accepting), and after the response a connection nginx keeps alive goes back to the
+/// dispatcher instead of pinning the thread.
 public final class FastCGIServer<Resources>: Sendable {
     public typealias Handler = @Sendable (FastCGIRequest, Resources) -> FastCGIResponse
 
     private let listenFD: Int32
     private let address: FastCGIListenAddress
+    private let dispatcher: ConnectionDispatcher
     private let threads = OwnedThreads(name: "fcgi-worker")
+    private let dispatcherThread = OwnedThreads(name: "fcgi-dispatch")
     private let logger: Logger
 
     /// Opens the listening socket (or adopts fd 0).
@@ -54,17 +62,27 @@ public final class FastCGIServer<Resources>: Sendable {
             if listenFD >= 0 { chmod(path, mode_t(mode)) }
         }
         guard listenFD >= 0 else { throw FastCGIError("cannot listen on \(address): \(String(cString: strerror(errno)))") }
+        dispatcher = try ConnectionDispatcher(listenFD: listenFD)
     }
 
-    /// Starts the workers. Each calls `makeResources` once, on its own thread, then serves requests.
+    /// Starts the dispatcher and the workers. Each worker calls `makeResources` once, on its own
+    /// thread, then serves requests.
     public func start(workers: Int, maxBodyBytes: Int,
                       makeResources: @escaping @Sendable () -> Resources, handler: @escaping Handler) {
-        threads.start(count: workers) { [listenFD, logger] index in
+        dispatcherThread.start(count: 1) { [dispatcher] _ in dispatcher.run() }
+        threads.start(count: workers) { [dispatcher, logger] index in
             let resources = makeResources()
             var request = FCGX_Request()
-            FCGX_InitRequest(&request, listenFD, 0)
+            // No listening socket: libfcgi must never accept by itself (the dispatcher does).
+            FCGX_InitRequest(&request, -1, 0)
             defer { FCGX_Free(&request, 1) }
-            while FCGX_Accept_r(&request) >= 0 {
+            while let connection = dispatcher.next() {
+                request.ipcFd = connection
+                // Until the request's own flag is read: the finish inside FCGX_Accept_r must not close it.
+                request.keepConnection = 1
+                guard FCGX_Accept_r(&request) >= 0 else {
+                    continue  // closed by nginx or not FastCGI: libfcgi has closed it
+                }
                 let incoming = Self.read(&request, maxBodyBytes: maxBodyBytes)
                 let response = handler(incoming, resources)
                 let bytes = response.serialized
@@ -74,42 +92,54 @@ public final class FastCGIServer<Resources>: Sendable {
                 if written < 0 {
                     logger.debug("client went away before the response was written", metadata: ["worker": "\(index)"])
                 }
+                // Without this, closing shuts the socket for writing and then blocks the worker in
+                // poll() until nginx closes its end (libfcgi's guard against unread input, which
+                // `read` has already drained to EOF). Detached, libfcgi simply closes.
+                FCGX_Detach(&request)
                 FCGX_Finish_r(&request)
+                if request.ipcFd >= 0 {  // nginx keeps it (FCGI_KEEP_CONN): wait for its next request
+                    let kept = request.ipcFd
+                    request.ipcFd = -1
+                    dispatcher.keep(kept)
+                }
             }
         }
     }
 
     private static func read(_ request: inout FCGX_Request, maxBodyBytes: Int) -> FastCGIRequest {
         var params: [String: String] = [:]
+        params.reserveCapacity(40)
         if var cursor = request.envp {
             while let entry = cursor.pointee {
-                let pair = String(cString: entry)
-                if let eq = pair.firstIndex(of: "=") {
-                    params[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+                // "NAME=value": split at the first '=' on the C string (no Character-level search).
+                if let eq = strchr(entry, Int32(UInt8(ascii: "="))) {
+                    let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: eq - entry), as: UTF8.self)
+                    params[name] = String(cString: eq + 1)
                 }
                 cursor += 1
             }
         }
         var body: [UInt8] = []
         var tooLarge = false
-        var chunk = [CChar](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBufferPointer { FCGX_GetStr($0.baseAddress, Int32($0.count), request.in) }
-            if n <= 0 { break }
-            if body.count + Int(n) > maxBodyBytes {
-                tooLarge = true
-                continue  // keep draining stdin so the connection stays in protocol
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 16 * 1024) { chunk in
+            while true {
+                let n = Int(FCGX_GetStr(chunk.baseAddress, Int32(chunk.count), request.in))
+                if n <= 0 { break }
+                if body.count + n > maxBodyBytes {
+                    tooLarge = true
+                    continue  // keep draining stdin so the connection stays in protocol
+                }
+                body.append(contentsOf: UnsafeRawBufferPointer(start: chunk.baseAddress, count: n))
             }
-            body.append(contentsOf: chunk[0..<Int(n)].map { UInt8(bitPattern: $0) })
         }
         return FastCGIRequest(params: params, body: tooLarge ? [] : body, bodyTooLarge: tooLarge)
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for every worker to return.
+    /// Stops accepting, closes idle kept-alive connections, lets in-flight and already-arrived
+    /// requests finish, and waits for every thread to return.
     public func shutdown() async {
-        FCGX_ShutdownPending()
-        // FCGX_ShutdownPending alone leaves a thread blocked in accept(); shutting the socket wakes it.
-        Foundation.shutdown(listenFD, Int32(SHUT_RDWR))
+        dispatcher.close()
+        await dispatcherThread.join()
         await threads.join()
         close(listenFD)
         if case .unix(let path, _) = address { unlink(path) }

@@ -32,26 +32,47 @@ extension JSONValue {
         }
     }
 
+    /// Appends `s` quoted. Runs that need no escape are appended whole (scanning UTF-8 bytes), so
+    /// the usual string — ids, URLs, times — costs one append, not one per character.
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        let utf8 = s.utf8
+        var runStart = utf8.startIndex
+        var i = runStart
+        while i != utf8.endIndex {
+            let byte = utf8[i]
+            var width = 1
+            let escape: String?
+            switch byte {
+            case UInt8(ascii: "\""): escape = "\\\""
+            case UInt8(ascii: "\\"): escape = "\\\\"
+            case 0x0A: escape = "\\n"
+            case 0x0D: escape = "\\r"
+            case 0x09: escape = "\\t"
+            case 0..<0x20:
+                let hex = String(byte, radix: 16)
+                escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            case 0xE2:  // U+2028 / U+2029 (E2 80 A8 / E2 80 A9): line breaks to JavaScript
+                let next = utf8.index(after: i)
+                let last = next == utf8.endIndex ? next : utf8.index(after: next)
+                if last != utf8.endIndex, utf8[next] == 0x80, utf8[last] == 0xA8 || utf8[last] == 0xA9 {
+                    escape = utf8[last] == 0xA8 ? "\\u2028" : "\\u2029"
+                    width = 3
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    escape = nil
                 }
+            default: escape = nil
+            }
+            if let escape {
+                out += s[runStart..<i]
+                out += escape
+                i = utf8.index(i, offsetBy: width)
+                runStart = i
+            } else {
+                utf8.formIndex(after: &i)
             }
         }
+        out += s[runStart..<utf8.endIndex]
         out += "\""
     }
 }

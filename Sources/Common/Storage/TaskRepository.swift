@@ -118,12 +118,42 @@ public enum TaskRepository {
     /// is unknown. A final task is returned unchanged (nothing to follow).
     public static func claim(_ connection: MySQLConnection, taskId: String, partition: Int32,
                              firstCheckInMilliseconds: Int) throws -> TaskRecord? {
-        try connection.execute("""
-            UPDATE out_painting_task
-            SET pollerPartition = ?, nextCheckTime = COALESCE(nextCheckTime, NOW(3) + INTERVAL ? MICROSECOND)
-            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
-            """, [.int(Int64(partition)), .int(Int64(firstCheckInMilliseconds) * 1000), .string(taskId)])
-        return try find(connection, taskId: taskId)
+        try claim(connection, tasks: [(taskId, partition)], firstCheckInMilliseconds: firstCheckInMilliseconds)[taskId]
+    }
+
+    /// How many tasks one `claim(_:tasks:…)` statement names. Shorter chunks are padded by
+    /// repeating an id, so every call reuses the same two prepared statements.
+    static let claimChunk = 100
+
+    /// Marks many tasks as followed, each by the consumer of the partition it came with, in the
+    /// given order (callers sort by taskId: one lock order), `claimChunk` per statement — a backlog
+    /// costs two round trips per hundred tasks, not two per task.
+    /// - Returns: the rows found, by taskId; an unknown task is absent.
+    public static func claim(_ connection: MySQLConnection, tasks: [(taskId: String, partition: Int32)],
+                             firstCheckInMilliseconds: Int) throws -> [String: TaskRecord] {
+        let placeholders = Array(repeating: "?", count: claimChunk).joined(separator: ",")
+        var found: [String: TaskRecord] = [:]
+        found.reserveCapacity(tasks.count)
+        var start = 0
+        while start < tasks.count {
+            let chunk = tasks[start..<min(start + claimChunk, tasks.count)]
+            start += claimChunk
+            let padded = (0..<claimChunk).map { chunk[chunk.startIndex + min($0, chunk.count - 1)] }
+            let ids = padded.map { MySQLValue.string($0.taskId) }
+            // ELT(FIELD(taskId, ids…), partitions…): each row gets its own partition in one statement.
+            try connection.execute("""
+                UPDATE out_painting_task
+                SET pollerPartition = ELT(FIELD(taskId, \(placeholders)), \(placeholders)),
+                    nextCheckTime = COALESCE(nextCheckTime, NOW(3) + INTERVAL ? MICROSECOND)
+                WHERE taskId IN (\(placeholders)) AND taskStatus NOT IN (\(finalList))
+                """, ids + padded.map { .int(Int64($0.partition)) } + [.int(Int64(firstCheckInMilliseconds) * 1000)] + ids)
+            for row in try connection.query("SELECT \(columns) FROM out_painting_task WHERE taskId IN (\(placeholders)) AND isDelete = 0",
+                                            ids) {
+                let task = record(row)
+                found[task.taskId] = task
+            }
+        }
+        return found
     }
 
     /// Applies what DashScope said about a task. Monotonic: a final row never changes, and a status
