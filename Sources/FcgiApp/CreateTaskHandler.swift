@@ -12,6 +12,8 @@ struct CreateTaskHandler {
     let configuration: ResponderConfiguration
     let producer: KafkaProducer
     let logger: Logger
+    /// The account's row in the shared submission schedule (a hash, never the key).
+    var paceKey: String { QuotaRepository.quotaKey(apiKey: configuration.dashScope.apiKey) }
 
     func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
         let parsed = try CreateTaskRequest.parse(body: request.body, bodyTooLarge: request.bodyTooLarge)
@@ -89,25 +91,30 @@ struct CreateTaskHandler {
         ])
     }
 
-    /// Submits to DashScope, waiting out its 2/s submission quota within the configured budget.
+    /// Submits to DashScope at the account's next free submission time (shared with every worker
+    /// and instance through MySQL), within the configured budget; a 429 all the same (another
+    /// client of the account) queues it again.
     private func submit(imageURL: String, parameters: OutPaintingParameters, worker: ResponderWorker,
                         logger: Logger) throws(BusinessError) -> DashScopeCreatedTask {
         let deadline = ContinuousClock.now + configuration.createThrottleBudget
-        var wait: Duration = .milliseconds(250)
         while true {
+            try waitForSubmissionTime(until: deadline, worker: worker, logger: logger)
             do {
                 return try worker.dashScope.create(imageURL: imageURL, parameters: parameters)
             } catch {
                 switch error.kind {
                 case .throttled:
-                    let pause = error.retryAfterSeconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? wait
-                    guard ContinuousClock.now + pause < deadline else {
-                        logger.warning("DashScope submission quota exhausted", metadata: [LogKey.error: "\(error)"])
-                        throw BusinessError(.operationError, "AI 扩图服务繁忙，请稍后重试")
+                    logger.warning("DashScope answered 429 to a paced submission; queueing it again",
+                                   metadata: [LogKey.error: "\(error)"])
+                    if let seconds = error.retryAfterSeconds {
+                        let pause = Duration.milliseconds(Int64(seconds * 1000))
+                        guard ContinuousClock.now + pause < deadline else { throw Self.busy }
+                        Thread.sleep(forTimeInterval: seconds)
                     }
-                    // A bounded pause on this worker's own thread, never on Swift's cooperative pool.
-                    Thread.sleep(forTimeInterval: Double(pause.milliseconds) / 1000)
-                    wait = min(wait * 2, .seconds(1))
+                    if configuration.accountCreateQPS <= 0 {  // not pacing: a short pause of our own
+                        guard ContinuousClock.now + .milliseconds(500) < deadline else { throw Self.busy }
+                        Thread.sleep(forTimeInterval: 0.5)
+                    }
                 case .badRequest:
                     throw BusinessError(.paramsError, error.message ?? "扩图参数错误")
                 case .unauthorized:
@@ -120,6 +127,34 @@ struct CreateTaskHandler {
                 }
             }
         }
+    }
+
+    static let busy = BusinessError(.operationError, "AI 扩图服务繁忙，请稍后重试")
+
+    /// Reserves the account's next submission time and sleeps until it (on this worker's own
+    /// thread, never on Swift's cooperative pool). Spacing is 5 % above 1/quota: DashScope counts
+    /// any one-second window, so two sends must not arrive closer than a second apart even when
+    /// the earlier one was delayed on its way.
+    private func waitForSubmissionTime(until deadline: ContinuousClock.Instant, worker: ResponderWorker,
+                                       logger: Logger) throws(BusinessError) {
+        guard configuration.accountCreateQPS > 0 else { return }
+        let spacing = Duration.microseconds(Int64(1_050_000 / configuration.accountCreateQPS))
+        let wait: Duration?
+        do {
+            wait = try SubmissionPaceRepository.reserve(worker.database, key: paceKey, spacing: spacing,
+                                                        budget: deadline - ContinuousClock.now)
+        } catch {
+            logger.error("cannot reserve a submission time in MySQL", metadata: [LogKey.error: "\(error)"])
+            throw BusinessError(.systemError)
+        }
+        guard let wait else {
+            OutpaintingMetrics.createQueueFull()
+            logger.warning("submission queue longer than the create budget; answering busy",
+                           metadata: ["budget_ms": "\(configuration.createThrottleBudget.milliseconds)"])
+            throw Self.busy
+        }
+        OutpaintingMetrics.createPaceWait(wait)
+        if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.microseconds) / 1_000_000) }
     }
 
     private func enqueue(taskId: String, pictureID: Int64, userID: Int64, worker: ResponderWorker, logger: Logger) {

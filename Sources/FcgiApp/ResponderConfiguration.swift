@@ -27,7 +27,10 @@ struct ResponderConfiguration: Sendable {
     /// so a slow DashScope cannot take every worker away from get_task.
     var createConcurrency = 8
     /// How long create_task may keep retrying DashScope's 429 before giving up.
-    var createThrottleBudget: Duration = .seconds(3)
+    /// How long a create may wait for its submission time (the account's queue) and retry 429s.
+    var createThrottleBudget: Duration = .seconds(12)
+    /// DashScope's submission quota for the account (per second); 0 = do not pace.
+    var accountCreateQPS = 2.0
     /// Path of the completion-event endpoint; empty = off.
     var hintPath = ""
     /// - Important: a secret; never logged.
@@ -66,8 +69,10 @@ struct ResponderConfiguration: Sendable {
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 15_000)
         c.finalTaskCacheSize = try env.int("FINAL_TASK_CACHE_SIZE", default: c.finalTaskCacheSize, range: 0...10_000_000)
         c.finalTaskCacheTTL = .seconds(try env.int("FINAL_TASK_CACHE_TTL_S", default: 60, range: 0...86_400))
-        c.createConcurrency = try env.int("CREATE_MAX_CONCURRENT", default: max(1, c.workers / 2), range: 1...c.workers)
-        c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 3000)
+        // Creates mostly wait (their submission time, then DashScope): three quarters of the
+        // threads, the rest always free for get_task.
+        c.createConcurrency = try env.int("CREATE_MAX_CONCURRENT", default: max(1, c.workers * 3 / 4), range: 1...c.workers)
+        c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 12_000)
         c.duplicateWindow = .seconds(try env.int("CREATE_DUPLICATE_WINDOW_S", default: 10, range: 0...3600))
         c.hintPath = env.string("HINT_PATH", default: "")
         c.hintToken = env.string("HINT_TOKEN", default: "")
@@ -95,6 +100,7 @@ struct ResponderConfiguration: Sendable {
         ].merging(env.passthrough(prefix: "KAFKA_PRODUCER_")) { _, fromOperator in fromOperator }
         c.dashScope = try DashScopeConfiguration.fromEnvironment(env)
         c.accountQueryQPS = max(1, try env.double("DASHSCOPE_QUERY_QPS", default: c.accountQueryQPS))
+        c.accountCreateQPS = max(0, try env.double("DASHSCOPE_CREATE_QPS", default: c.accountCreateQPS))
         c.mysql = try MySQLConfiguration.fromEnvironment(env, ioTimeoutDefault: 3)
         return c
     }

@@ -63,6 +63,10 @@ struct PollerConfiguration: Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest",
+            // librdkafka prefetches up to 100,000 messages / 64 MiB per partition by default: with
+            // a large backlog that alone was tens of MB of RSS. Batches are ≤ POLLER_BATCH_MAX.
+            "queued.min.messages": "10000",
+            "queued.max.messages.kbytes": "8192",
         ].merging(env.passthrough(prefix: "KAFKA_CONSUMER_")) { _, fromOperator in fromOperator }
         c.ackTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
         c.producer = [

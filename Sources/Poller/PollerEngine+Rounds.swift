@@ -195,12 +195,13 @@ extension PollerEngine {
         guard !decisions.isEmpty else { return }
         do {
             try database.transaction { connection in
+                var observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)] = []
                 for (entry, decision, view) in decisions.sorted(by: { $0.0.taskId < $1.0.taskId }) {
                     switch decision {
                     case .finished:
-                        try TaskRepository.applyObservation(connection, view!, nextCheckInMilliseconds: nil)
+                        observations.append((view!, nil))
                     case .stillRunning(_, let next):
-                        try TaskRepository.applyObservation(connection, view!, nextCheckInMilliseconds: Int(next))
+                        observations.append((view!, Int(next)))
                     case .expire:
                         try TaskRepository.expire(connection, taskId: entry.taskId,
                                                   reason: "任务超时：超过 \(config.taskDeadline.milliseconds / 60_000) 分钟仍未完成")
@@ -208,6 +209,7 @@ extension PollerEngine {
                         break
                     }
                 }
+                try TaskRepository.applyObservations(connection, observations)
             }
         } catch {
             logger.error("cannot store a round's outcomes; the tasks will be checked again",

@@ -71,6 +71,29 @@ struct ResponderFaultTests {
         }
     }
 
+    @Test("a burst of creates is queued to DashScope's 2 submissions/s: every one accepted, none answered 429")
+    func burstOfCreatesIsPaced() throws {
+        try Stack.waitAnswering()
+        let f = try Stack.fixture()
+        let pictures = try Stack.withDatabase { db in
+            try (0..<10).map { _ -> Int64 in
+                let id = Stack.freshID()
+                try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'burst', ?)",
+                               [.int(id), .string("\(Stack.devServer)/images/b.png?sim_duration_ms=500"), .int(f.owner)])
+                return id
+            }
+        }
+        let restore = try Stack.simConfig(#"{"create_qps_limit":2}"#)  // DashScope's documented quota
+        defer { _ = try? Stack.simConfig(restore) }
+        let throttledBefore = try Stack.devServerStats()["create_throttled"]?.int64Value ?? 0
+        // Ten at once: unpaced, eight of them would meet a 429 in the first second.
+        let replies = try concurrently(pictures.count) { i in
+            try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(pictures[i])}"#)
+        }
+        #expect(replies.allSatisfy { $0.code == 0 }, "\(replies.map { String(describing: $0.json) })")
+        #expect(try Stack.devServerStats()["create_throttled"]?.int64Value ?? 0 == throttledBefore)
+    }
+
     @Test("a slow DashScope takes at most the create slots; get_task is answered meanwhile")
     func slowDashScopeLeavesWorkersForGetTask() throws {
         try Stack.waitAnswering()

@@ -19,6 +19,14 @@ public enum OutpaintingMetrics {
 
     public static func taskCreated() { Counter(label: "outpainting_tasks_created_total").increment() }
 
+    /// How long a create waited for the account's next submission time (the shared pace).
+    public static func createPaceWait(_ duration: Duration) {
+        Timer(label: "outpainting_create_pace_wait_seconds").record(duration: max(duration, .zero))
+    }
+
+    /// Creates answered "busy" because the account's submission queue was longer than the budget.
+    public static func createQueueFull() { Counter(label: "outpainting_create_queue_full_total").increment() }
+
     // MARK: - DashScope (both programs)
 
     /// call: create | task | list | cancel; outcome: ok | throttled | client_error | server_error | transport | malformed.

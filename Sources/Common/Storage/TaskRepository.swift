@@ -191,6 +191,67 @@ public enum TaskRepository {
         return result.affectedRows > 0
     }
 
+    /// Observations per INSERT into the round's scratch table (shorter chunks are padded by
+    /// repeating a row; `INSERT IGNORE` drops the repeats).
+    static let observationChunk = 100
+
+    /// Applies a round's observations with exactly the rules of `applyObservation`, in a few
+    /// statements: they go to a per-connection temporary table, and one `UPDATE … JOIN` applies
+    /// them — 1,000 answers cost about a dozen round trips instead of 1,000 (the Poller's W1 store
+    /// time was ~95 µs per task).
+    public static func applyObservations(_ connection: MySQLConnection,
+                                         _ observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)]) throws {
+        guard !observations.isEmpty else { return }
+        try connection.execute(unsafeSQL: """
+            CREATE TEMPORARY TABLE IF NOT EXISTS outpainting_round_observation (
+                taskId VARCHAR(128) NOT NULL PRIMARY KEY, statusRank INT NOT NULL, taskStatus VARCHAR(32) NOT NULL,
+                outputImageUrl VARCHAR(1024) NULL, errorCode VARCHAR(128) NULL, errorMessage VARCHAR(1024) NULL,
+                submitTime VARCHAR(40) NULL, scheduledTime VARCHAR(40) NULL, endTime VARCHAR(40) NULL,
+                requestId VARCHAR(64) NULL, nextCheckUs BIGINT NOT NULL
+            ) COLLATE = utf8mb4_unicode_ci
+            """)
+        try connection.execute("DELETE FROM outpainting_round_observation")
+        let row = "(" + Array(repeating: "?", count: 11).joined(separator: ",") + ")"
+        let insert = "INSERT IGNORE INTO outpainting_round_observation VALUES "
+            + Array(repeating: row, count: observationChunk).joined(separator: ",")
+        var start = 0
+        while start < observations.count {
+            let chunk = observations[start..<min(start + observationChunk, observations.count)]
+            start += observationChunk
+            var values: [MySQLValue] = []
+            values.reserveCapacity(observationChunk * 11)
+            for i in 0..<observationChunk {
+                let (view, next) = chunk[chunk.startIndex + min(i, chunk.count - 1)]
+                values += [
+                    .string(view.taskId), .int(Int64(view.status.rank)), .string(view.status.rawValue),
+                    .optional(view.outputImageUrl.map { String($0.prefix(1024)) }),
+                    .optional(view.code.map { String($0.prefix(128)) }),
+                    .optional(view.message.map { String($0.prefix(1024)) }),
+                    .optional(view.submitTime), .optional(view.scheduledTime), .optional(view.endTime),
+                    .optional(view.requestId.map { String($0.prefix(64)) }),
+                    .int(next.map { Int64(max($0, 0)) * 1000 } ?? -1),
+                ]
+            }
+            try connection.execute(insert, values)
+        }
+        try connection.execute("""
+            UPDATE out_painting_task t JOIN outpainting_round_observation o ON o.taskId = t.taskId SET
+                t.taskStatus = IF(\(rankOfStoredStatus.replacingOccurrences(of: "taskStatus", with: "t.taskStatus")) <= o.statusRank,
+                                  o.taskStatus, t.taskStatus),
+                t.outputImageUrl = COALESCE(o.outputImageUrl, t.outputImageUrl),
+                t.errorCode = COALESCE(o.errorCode, t.errorCode),
+                t.errorMessage = COALESCE(o.errorMessage, t.errorMessage),
+                t.submitTime = COALESCE(o.submitTime, t.submitTime),
+                t.scheduledTime = COALESCE(o.scheduledTime, t.scheduledTime),
+                t.endTime = COALESCE(o.endTime, t.endTime),
+                t.requestId = COALESCE(o.requestId, t.requestId),
+                t.retryCount = t.retryCount + 1,
+                t.lastCheckTime = NOW(3),
+                t.nextCheckTime = IF(o.nextCheckUs < 0, t.nextCheckTime, NOW(3) + INTERVAL o.nextCheckUs MICROSECOND)
+            WHERE t.taskStatus NOT IN (\(finalList))
+            """)
+    }
+
     /// Ends a task the service gave up on (past its deadline) as UNKNOWN with a reason.
     public static func expire(_ connection: MySQLConnection, taskId: String, reason: String) throws {
         try connection.execute("""
