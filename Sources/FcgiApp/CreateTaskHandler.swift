@@ -111,10 +111,9 @@ struct CreateTaskHandler {
                         guard ContinuousClock.now + pause < deadline else { throw Self.busy }
                         Thread.sleep(forTimeInterval: seconds)
                     }
-                    if configuration.accountCreateQPS <= 0 {  // not pacing: a short pause of our own
-                        guard ContinuousClock.now + .milliseconds(500) < deadline else { throw Self.busy }
-                        Thread.sleep(forTimeInterval: 0.5)
-                    }
+                    // Paced, the next reservation is the pause; unpaced (rate 0), a short one of our own.
+                    guard ContinuousClock.now + .milliseconds(100) < deadline else { throw Self.busy }
+                    Thread.sleep(forTimeInterval: 0.1)
                 case .badRequest:
                     throw BusinessError(.paramsError, error.message ?? "扩图参数错误")
                 case .unauthorized:
@@ -132,16 +131,13 @@ struct CreateTaskHandler {
     static let busy = BusinessError(.operationError, "AI 扩图服务繁忙，请稍后重试")
 
     /// Reserves the account's next submission time and sleeps until it (on this worker's own
-    /// thread, never on Swift's cooperative pool). Spacing is 5 % above 1/quota: DashScope counts
-    /// any one-second window, so two sends must not arrive closer than a second apart even when
-    /// the earlier one was delayed on its way.
+    /// thread, never on Swift's cooperative pool).
     private func waitForSubmissionTime(until deadline: ContinuousClock.Instant, worker: ResponderWorker,
                                        logger: Logger) throws(BusinessError) {
-        guard configuration.accountCreateQPS > 0 else { return }
-        let spacing = Duration.microseconds(Int64(1_050_000 / configuration.accountCreateQPS))
         let wait: Duration?
         do {
-            wait = try SubmissionPaceRepository.reserve(worker.database, key: paceKey, spacing: spacing,
+            wait = try SubmissionPaceRepository.reserve(worker.database, key: paceKey,
+                                                        submissionsPerSecond: configuration.accountCreateQPS,
                                                         budget: deadline - ContinuousClock.now)
         } catch {
             logger.error("cannot reserve a submission time in MySQL", metadata: [LogKey.error: "\(error)"])

@@ -205,7 +205,12 @@ extension Stack {
         try waitAnswering()
         let f = try fixture()
         let restore = try simConfig(#"{"create_qps_limit":0}"#)
-        defer { _ = try? simConfig(#"{"create_qps_limit":\#(Int((try? JSONParser.parse(restore))?["create_qps_limit"]?.int64Value ?? 2))}"#) }
+        let limit = Int((try? JSONParser.parse(restore))?["create_qps_limit"]?.int64Value ?? 2)
+        try setSubmissionPace(0)
+        defer {
+            _ = try? simConfig(#"{"create_qps_limit":\#(limit)}"#)
+            _ = try? setSubmissionPace(Double(limit))
+        }
         var created: [Created] = []
         try withDatabase { db in
             for i in 0..<count {
@@ -221,6 +226,17 @@ extension Stack {
             }
         }
         return created
+    }
+
+    /// Sets the account's submission pace for every FcgiApp (the row is authoritative; 0 = none).
+    static func setSubmissionPace(_ perSecond: Double) throws {
+        let key = QuotaRepository.quotaKey(apiKey: env.string("DASHSCOPE_API_KEY", default: "sk-local-dev"))
+        try withDatabase { db in
+            try db.execute("""
+                INSERT INTO outpainting_submission_pace (paceKey, submissionsPerSecond, nextSlotAt) VALUES (?, ?, NOW(6))
+                ON DUPLICATE KEY UPDATE submissionsPerSecond = VALUES(submissionsPerSecond)
+                """, [.string(key), .double(perSecond)])
+        }
     }
 
     /// Final statuses of `tasks`, once all are final (nil on timeout, recorded as a failure).
