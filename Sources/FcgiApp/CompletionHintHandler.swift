@@ -34,8 +34,10 @@ struct CompletionHintHandler {
             let hint = OutPaintingTaskMessage(taskId: taskId, pictureId: record.pictureId, userId: record.userId,
                                               createTime: record.createdAtEpochMilliseconds, retryCount: record.retryCount,
                                               isCompletionHint: true)
-            _ = try producer.send(topic: configuration.kafkaTopic, key: taskId, value: hint.encoded,
+            _ = try RunSlots.whileWaiting {
+                try producer.send(topic: configuration.kafkaTopic, key: taskId, value: hint.encoded,
                                   timeout: configuration.kafkaAckTimeout)
+            }
             logger.debug("completion hint forwarded")
             return .json(Envelope.success(.object([("accepted", .bool(true))])))
         } catch {

@@ -12,8 +12,6 @@ struct CreateTaskHandler {
     let configuration: ResponderConfiguration
     let producer: KafkaProducer
     let logger: Logger
-    /// The account's row in the shared submission schedule (a hash, never the key).
-    var paceKey: String { QuotaRepository.quotaKey(apiKey: configuration.dashScope.apiKey) }
 
     func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
         let parsed = try CreateTaskRequest.parse(body: request.body, bodyTooLarge: request.bodyTooLarge)
@@ -100,7 +98,9 @@ struct CreateTaskHandler {
         while true {
             try waitForSubmissionTime(until: deadline, worker: worker, logger: logger)
             do {
-                return try worker.dashScope.create(imageURL: imageURL, parameters: parameters)
+                return try RunSlots.whileWaiting { () throws(DashScopeError) in
+                    try worker.dashScope.create(imageURL: imageURL, parameters: parameters)
+                }
             } catch {
                 switch error.kind {
                 case .throttled:
@@ -109,11 +109,11 @@ struct CreateTaskHandler {
                     if let seconds = error.retryAfterSeconds {
                         let pause = Duration.milliseconds(Int64(seconds * 1000))
                         guard ContinuousClock.now + pause < deadline else { throw Self.busy }
-                        Thread.sleep(forTimeInterval: seconds)
+                        RunSlots.whileWaiting { Thread.sleep(forTimeInterval: seconds) }
                     }
                     // Paced, the next reservation is the pause; unpaced (rate 0), a short one of our own.
                     guard ContinuousClock.now + .milliseconds(100) < deadline else { throw Self.busy }
-                    Thread.sleep(forTimeInterval: 0.1)
+                    RunSlots.whileWaiting { Thread.sleep(forTimeInterval: 0.1) }
                 case .badRequest:
                     throw BusinessError(.paramsError, error.message ?? "扩图参数错误")
                 case .unauthorized:
@@ -136,7 +136,7 @@ struct CreateTaskHandler {
                                        logger: Logger) throws(BusinessError) {
         let wait: Duration?
         do {
-            wait = try SubmissionPaceRepository.reserve(worker.database, key: paceKey,
+            wait = try SubmissionPaceRepository.reserve(worker.database, key: configuration.quotaKey,
                                                         submissionsPerSecond: configuration.accountCreateQPS,
                                                         budget: deadline - ContinuousClock.now)
         } catch {
@@ -150,15 +150,17 @@ struct CreateTaskHandler {
             throw Self.busy
         }
         OutpaintingMetrics.createPaceWait(wait)
-        if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.microseconds) / 1_000_000) }
+        if wait > .zero { RunSlots.whileWaiting { Thread.sleep(forTimeInterval: Double(wait.microseconds) / 1_000_000) } }
     }
 
     private func enqueue(taskId: String, pictureID: Int64, userID: Int64, worker: ResponderWorker, logger: Logger) {
         let message = OutPaintingTaskMessage(taskId: taskId, pictureId: pictureID, userId: userID,
                                              createTime: Int64(Date().timeIntervalSince1970 * 1000))
         do {
-            let report = try producer.send(topic: configuration.kafkaTopic, key: taskId, value: message.encoded,
-                                           timeout: configuration.kafkaAckTimeout)
+            let report = try RunSlots.whileWaiting {
+                try producer.send(topic: configuration.kafkaTopic, key: taskId, value: message.encoded,
+                                  timeout: configuration.kafkaAckTimeout)
+            }
             try? worker.database.with { try TaskRepository.recordDelivery($0, taskId: taskId, report: report) }
         } catch {
             logger.warning("task stored but its Kafka message was not acknowledged; the Poller's reconciler will adopt it",

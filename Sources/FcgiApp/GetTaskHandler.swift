@@ -29,7 +29,7 @@ struct GetTaskHandler {
 
         if !record.status.isFinal, liveCheckAllowed(taskId: taskId, worker: worker, logger: logger) {
             do {
-                let view = try worker.dashScope.task(taskId)
+                let view = try RunSlots.whileWaiting { () throws(DashScopeError) in try worker.dashScope.task(taskId) }
                 let before = record.status
                 record = try worker.database.with { connection in
                     try TaskRepository.applyObservation(connection, view, nextCheckInMilliseconds: nil)

@@ -50,11 +50,11 @@ struct ResponderService: Service {
 
     func run() async throws {
         let config = self.config, logger = self.logger, responder = self.responder
-        server.start(workers: config.workers, maxBodyBytes: config.maxBodyBytes,
+        server.start(workers: config.workers, running: config.runningWorkers, maxBodyBytes: config.maxBodyBytes,
                      makeResources: { ResponderWorker(configuration: config, logger: logger) },
                      handler: { request, worker in responder.handle(request, worker: worker) })
         logger.info("FastCGI responder started", metadata: [
-            "listen": "\(config.listen)", "workers": "\(config.workers)",
+            "listen": "\(config.listen)", "workers": "\(config.workers)", "running.max": "\(config.runningWorkers)",
             "mysql": "\(config.mysql.endpointDescription)", "dashscope": "\(config.dashScope.baseURL)",
             "kafka.topic": "\(config.kafkaTopic)", "login.mode": "\(config.loginMode.rawValue)",
         ])

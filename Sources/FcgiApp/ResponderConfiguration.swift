@@ -1,4 +1,5 @@
 import Common
+import Foundation
 
 /// FcgiApp's settings, read from the environment in `@main` only.
 struct ResponderConfiguration: Sendable {
@@ -25,8 +26,10 @@ struct ResponderConfiguration: Sendable {
     var duplicateWindow: Duration = .seconds(10)
     /// create_task calls allowed to wait on DashScope at once; the rest are answered "busy" at once,
     /// so a slow DashScope cannot take every worker away from get_task.
-    var createConcurrency = 8
-    /// How long create_task may keep retrying DashScope's 429 before giving up.
+    var createConcurrency = 12
+    /// Workers running at once (the rest wait for a slot; a worker lends its slot while it waits
+    /// on the network or the submission pace).
+    var runningWorkers = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
     /// How long a create may wait for its submission time (the account's queue) and retry 429s.
     var createThrottleBudget: Duration = .seconds(12)
     /// DashScope's submission quota for the account (per second); 0 = do not pace.
@@ -56,6 +59,7 @@ struct ResponderConfiguration: Sendable {
         }
         c.listen = listen
         c.workers = try env.int("FCGI_WORKERS", default: c.workers, range: 1...1024)
+        c.runningWorkers = try env.int("FCGI_RUNNING_MAX", default: min(c.runningWorkers, c.workers), range: 1...c.workers)
         c.maxBodyBytes = try env.int("FCGI_MAX_BODY_BYTES", default: c.maxBodyBytes, range: 1024...(16 << 20))
         let modeText = env.string("LOGIN_MODE", default: c.loginMode.rawValue)
         guard let mode = LoginMode(rawValue: modeText) else {

@@ -47,6 +47,8 @@ final class PollerEngine {
     let epoch = ContinuousClock.now
     var lastReconcile: Int64 = 0
     var lastGaugeReport: Int64 = .min / 2
+    /// Messages claimed since freed memory was last given back to the system.
+    var claimedSinceTrim = 0
     let statistics: PollerStatistics
 
     init(config: PollerConfiguration, makeConsumer: @escaping () throws -> KafkaConsumer, producer: KafkaProducer,
@@ -104,6 +106,12 @@ final class PollerEngine {
             logger.warning("Kafka consumer error", metadata: [LogKey.error: "\(error)"])
         }
         pending += polled.messages
+        // A burst of messages is over: give its buffers (librdkafka's, the batches') back to the
+        // system, or RSS stays at the burst's peak (W5: 100,000 tasks ≤ 100 MB).
+        if polled.messages.isEmpty && claimedSinceTrim >= 1000 {
+            claimedSinceTrim = 0
+            SystemMemory.returnFreedMemory()
+        }
         syncAssignment()
         reportGauges()
         if !pending.isEmpty { claimPending() }
@@ -259,6 +267,7 @@ final class PollerEngine {
         for entry in hinted {
             logger.debug("completion hint: fetching now", metadata: [LogKey.taskID: "\(entry.taskId)"])
         }
+        claimedSinceTrim += pending.count
         pending = []
         do {
             let started = ContinuousClock.now

@@ -67,16 +67,21 @@ public final class FastCGIServer<Resources>: Sendable {
 
     /// Starts the dispatcher and the workers. Each worker calls `makeResources` once, on its own
     /// thread, then serves requests.
-    public func start(workers: Int, maxBodyBytes: Int,
+    /// - Parameter running: how many workers may run at once (`RunSlots`); nil = all of them.
+    public func start(workers: Int, running: Int? = nil, maxBodyBytes: Int,
                       makeResources: @escaping @Sendable () -> Resources, handler: @escaping Handler) {
         dispatcherThread.start(count: 1) { [dispatcher] _ in dispatcher.run() }
+        let slots = RunSlots(count: min(running ?? workers, workers))
         threads.start(count: workers) { [dispatcher, logger] index in
+            slots.adopt()
             let resources = makeResources()
             var request = FCGX_Request()
             // No listening socket: libfcgi must never accept by itself (the dispatcher does).
             FCGX_InitRequest(&request, -1, 0)
             defer { FCGX_Free(&request, 1) }
             while let connection = dispatcher.next() {
+                slots.acquire()
+                defer { slots.release() }
                 request.ipcFd = connection
                 // Until the request's own flag is read: the finish inside FCGX_Accept_r must not close it.
                 request.keepConnection = 1

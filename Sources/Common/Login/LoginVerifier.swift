@@ -30,8 +30,9 @@ public final class LoginVerifier: Sendable {
 
         let response: HTTPResponse
         do {
-            response = try http.send(HTTPRequest(url: url, headers: [("Cookie", cookie), ("Accept", "application/json")],
-                                                 timeout: timeout))
+            response = try RunSlots.whileWaiting { () throws(HTTPClientError) in
+                try http.send(HTTPRequest(url: url, headers: [("Cookie", cookie), ("Accept", "application/json")], timeout: timeout))
+            }
         } catch {
             OutpaintingMetrics.loginCheck("error")
             logger.error("login endpoint unreachable", metadata: [LogKey.error: "\(error)"])
