@@ -71,18 +71,23 @@ struct ResponderFaultTests {
         }
     }
 
+    /// `count` fresh pictures of `owner` whose out-painting takes 0.5 s at the DevServer.
+    static func pictures(_ count: Int, owner: Int64) throws -> [Int64] {
+        try Stack.withDatabase { db in
+            try (0..<count).map { _ -> Int64 in
+                let id = Stack.freshID()
+                try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'fault', ?)",
+                               [.int(id), .string("\(Stack.devServer)/images/f.png?sim_duration_ms=500"), .int(owner)])
+                return id
+            }
+        }
+    }
+
     @Test("a burst of creates is queued to DashScope's 2 submissions/s: every one accepted, none answered 429")
     func burstOfCreatesIsPaced() throws {
         try Stack.waitAnswering()
         let f = try Stack.fixture()
-        let pictures = try Stack.withDatabase { db in
-            try (0..<10).map { _ -> Int64 in
-                let id = Stack.freshID()
-                try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'burst', ?)",
-                               [.int(id), .string("\(Stack.devServer)/images/b.png?sim_duration_ms=500"), .int(f.owner)])
-                return id
-            }
-        }
+        let pictures = try Self.pictures(10, owner: f.owner)
         let restore = try Stack.simConfig(#"{"create_qps_limit":2}"#)  // DashScope's documented quota
         defer { _ = try? Stack.simConfig(restore) }
         let throttledBefore = try Stack.devServerStats()["create_throttled"]?.int64Value ?? 0
@@ -98,14 +103,7 @@ struct ResponderFaultTests {
     func slowDashScopeLeavesWorkersForGetTask() throws {
         try Stack.waitAnswering()
         let f = try Stack.fixture()
-        let pictures = try Stack.withDatabase { db in
-            try (0..<16).map { _ -> Int64 in
-                let id = Stack.freshID()
-                try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'slow', ?)",
-                               [.int(id), .string("\(Stack.devServer)/images/s.png?sim_duration_ms=500"), .int(f.owner)])
-                return id
-            }
-        }
+        let pictures = try Self.pictures(16, owner: f.owner)
         let restore = try Stack.simConfig(#"{"latency_ms":3000,"create_qps_limit":0}"#)
         defer { _ = try? Stack.simConfig(restore) }
         let started = Date()

@@ -164,31 +164,7 @@ public enum TaskRepository {
     @discardableResult
     public static func applyObservation(_ connection: MySQLConnection, _ view: DashScopeTaskView,
                                         nextCheckInMilliseconds: Int?) throws -> Bool {
-        let result = try connection.execute("""
-            UPDATE out_painting_task SET
-                taskStatus = IF(\(rankOfStoredStatus) <= ?, ?, taskStatus),
-                outputImageUrl = COALESCE(?, outputImageUrl),
-                errorCode = COALESCE(?, errorCode),
-                errorMessage = COALESCE(?, errorMessage),
-                submitTime = COALESCE(?, submitTime),
-                scheduledTime = COALESCE(?, scheduledTime),
-                endTime = COALESCE(?, endTime),
-                requestId = COALESCE(?, requestId),
-                retryCount = retryCount + 1,
-                lastCheckTime = NOW(3),
-                nextCheckTime = IF(? < 0, nextCheckTime, NOW(3) + INTERVAL ? MICROSECOND)
-            WHERE taskId = ? AND taskStatus NOT IN (\(finalList))
-            """, [
-                .int(view.status.rank), .string(view.status.rawValue),
-                .optional(view.outputImageUrl.map { String($0.prefix(1024)) }),
-                .optional(view.code.map { String($0.prefix(128)) }),
-                .optional(view.message.map { String($0.prefix(1024)) }),
-                .optional(view.submitTime), .optional(view.scheduledTime), .optional(view.endTime),
-                .optional(view.requestId.map { String($0.prefix(64)) }),
-                .int(nextCheckInMilliseconds ?? -1), .int(Int64(max(nextCheckInMilliseconds ?? 0, 0)) * 1000),
-                .string(view.taskId),
-            ])
-        return result.affectedRows > 0
+        try applyObservations(connection, [(view, nextCheckInMilliseconds)]) > 0
     }
 
     /// Observations per INSERT into the round's scratch table (shorter chunks are padded by
@@ -199,9 +175,11 @@ public enum TaskRepository {
     /// statements: they go to a per-connection temporary table, and one `UPDATE … JOIN` applies
     /// them — 1,000 answers cost about a dozen round trips instead of 1,000 (the Poller's W1 store
     /// time was ~95 µs per task).
+    /// - Returns: how many rows were updated (those not final yet).
+    @discardableResult
     public static func applyObservations(_ connection: MySQLConnection,
-                                         _ observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)]) throws {
-        guard !observations.isEmpty else { return }
+                                         _ observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)]) throws -> Int {
+        guard !observations.isEmpty else { return 0 }
         try connection.execute(unsafeSQL: """
             CREATE TEMPORARY TABLE IF NOT EXISTS outpainting_round_observation (
                 taskId VARCHAR(128) NOT NULL PRIMARY KEY, statusRank INT NOT NULL, taskStatus VARCHAR(32) NOT NULL,
@@ -234,7 +212,7 @@ public enum TaskRepository {
             }
             try connection.execute(insert, values)
         }
-        try connection.execute("""
+        return Int(try connection.execute("""
             UPDATE out_painting_task t JOIN outpainting_round_observation o ON o.taskId = t.taskId SET
                 t.taskStatus = IF(\(rankOfStoredStatus.replacingOccurrences(of: "taskStatus", with: "t.taskStatus")) <= o.statusRank,
                                   o.taskStatus, t.taskStatus),
@@ -249,7 +227,7 @@ public enum TaskRepository {
                 t.lastCheckTime = NOW(3),
                 t.nextCheckTime = IF(o.nextCheckUs < 0, t.nextCheckTime, NOW(3) + INTERVAL o.nextCheckUs MICROSECOND)
             WHERE t.taskStatus NOT IN (\(finalList))
-            """)
+            """).affectedRows)
     }
 
     /// Ends a task the service gave up on (past its deadline) as UNKNOWN with a reason.
