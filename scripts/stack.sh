@@ -1,52 +1,19 @@
 #!/usr/bin/env bash
 # The local stack: MariaDB, the tansu Kafka broker, the DevServer, FcgiApp, the Poller and nginx,
 # each a plain process under scripts/supervise.sh, state in .run/.
-#   stack.sh up      start what is not running; exit 0 once everything is healthy
+#   stack.sh up      start what is not running; exit 0 once every component is ready (scripts/probe.sh)
 #   stack.sh down    stop everything this checkout started
-#   stack.sh status  show each component
+#   stack.sh status  each component's own readiness and its supervisor; exit 1 unless all are ready
+#   stack.sh supervised  exit 0 if every component's supervisor runs (whatever their health)
 #   stack.sh run     up, then stay in the foreground until Ctrl-C, then down
 set -euo pipefail
 
-REPO="$(cd "$(dirname "$0")/.." && pwd)"
-RUN_DIR="${RUN_DIR:-$REPO/.run}"
-export RUN_DIR
-TOOLS="${OUTPAINTING_TOOLS:-/opt/outpainting-dev}"
+# shellcheck source=scripts/stack-env.sh
+source "$(dirname "$0")/stack-env.sh"
 
-# Local addresses (override by environment).
-export NGINX_HOST="${NGINX_HOST:-127.0.0.1}" NGINX_PORT="${NGINX_PORT:-8080}" NGINX_TRUSTED_PORT="${NGINX_TRUSTED_PORT:-8081}"
-# make bench only: the original design's responder (bench/) behind the same snippet.
-export NGINX_BASELINE_PORT="${NGINX_BASELINE_PORT:-8082}"
-export MYSQL_HOST="${MYSQL_HOST:-127.0.0.1}" MYSQL_PORT="${MYSQL_PORT:-3307}"
-export MYSQL_DATABASE="${MYSQL_DATABASE:-image_host}" MYSQL_USER="${MYSQL_USER:-outpaint}" MYSQL_PASSWORD="${MYSQL_PASSWORD:-outpaint}"
-export BROKER_HOST="${BROKER_HOST:-127.0.0.1}" BROKER_PORT="${BROKER_PORT:-19092}"
-export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-$BROKER_HOST:$BROKER_PORT}"
-export KAFKA_TOPIC="${KAFKA_TOPIC:-outpainting-task}" KAFKA_TOPIC_PARTITIONS="${KAFKA_TOPIC_PARTITIONS:-4}"
-export DEVSERVER_HOST="${DEVSERVER_HOST:-127.0.0.1}" DEVSERVER_PORT="${DEVSERVER_PORT:-8089}"
-export DASHSCOPE_BASE_URL="${DASHSCOPE_BASE_URL:-http://$DEVSERVER_HOST:$DEVSERVER_PORT/api/v1}"
-export DASHSCOPE_API_KEY="${DASHSCOPE_API_KEY:-sk-local-dev}" DEVSERVER_API_KEY="${DEVSERVER_API_KEY:-sk-local-dev}"
-export DASHSCOPE_QUERY_TIMEOUT_MS="${DASHSCOPE_QUERY_TIMEOUT_MS:-3000}"
-export LOGIN_URL="${LOGIN_URL:-http://$DEVSERVER_HOST:$DEVSERVER_PORT/api/user/get/login}"
-export FCGI_LISTEN="${FCGI_LISTEN:-$RUN_DIR/fcgi.sock}"
-# The test broker joins a group in ~1 s with these (its default 45 s session makes joins take 23 s).
-export KAFKA_CONSUMER_SESSION_TIMEOUT_MS="${KAFKA_CONSUMER_SESSION_TIMEOUT_MS:-2000}"
-export KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS="${KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS:-500}"
-export KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS="${KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS:-6000}"
-# Completion events: the DevServer plays EventBridge and posts "task finished" to FcgiApp via nginx.
-export HINT_PATH="${HINT_PATH:-/api/outpainting/dashscope-event}" HINT_TOKEN="${HINT_TOKEN:-local-dev-hint-token-0123456789}"
-export DEVSERVER_EVENT_URL="${DEVSERVER_EVENT_URL-http://$NGINX_HOST:$NGINX_PORT$HINT_PATH?token=$HINT_TOKEN}"
-export KAFKA_DLT_TOPIC="${KAFKA_DLT_TOPIC:-$KAFKA_TOPIC-dlt}"
-# Find orphaned tasks (produce failed, message lost, follower gone) within seconds locally;
-# production defaults are 15 s / 10 s / 120 s.
-export POLLER_RECONCILE_INTERVAL_S="${POLLER_RECONCILE_INTERVAL_S:-3}" POLLER_ORPHAN_UNCLAIMED_S="${POLLER_ORPHAN_UNCLAIMED_S:-5}"
-export POLLER_ORPHAN_STALE_S="${POLLER_ORPHAN_STALE_S:-30}"
-# The test broker (tansu) sometimes never completes a consumer-group join after it restarts: a
-# Poller left without partitions this long re-creates its consumer. Off in production.
-export POLLER_REJOIN_WITHOUT_ASSIGNMENT_S="${POLLER_REJOIN_WITHOUT_ASSIGNMENT_S:-10}"
-
-LOG="$RUN_DIR/log"
-MARIADB_DIR="$RUN_DIR/mariadb"
-MARIADB_SOCK="$RUN_DIR/mariadb.sock"
-COMPONENTS=(mariadb broker devserver fcgi fcgi-trusted poller nginx)
+PROBE="$REPO/scripts/probe.sh"
+# In start order (probe.sh's order): nginx comes before FcgiApp, whose readiness is asked through it.
+mapfile -t COMPONENTS < <("$PROBE" names)
 
 say() { printf '[stack] %s\n' "$*"; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -77,6 +44,12 @@ wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND…
   done
 }
 
+# ready NAME: wait for the component's readiness probe (its own deadline), or stop naming the error.
+ready() {
+  local out
+  out="$("$PROBE" wait "$1")" || die "$out (see $LOG/$1.log)"
+}
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 mysql_root() { env -u MYSQL_HOST mariadb --protocol=socket --socket="$MARIADB_SOCK" -uroot "$@"; }
@@ -93,7 +66,7 @@ up_mariadb() {
   start mariadb mariadbd --no-defaults --user=root --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCK" \
     --pid-file="$MARIADB_DIR/mariadbd.pid" --port="$MYSQL_PORT" --bind-address="$MYSQL_HOST" \
     --log-error="$LOG/mariadb-error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
-  wait_for "MariaDB" 60 env -u MYSQL_HOST mariadb-admin --protocol=socket --socket="$MARIADB_SOCK" -uroot ping
+  ready mariadb
   # The install creates anonymous ''@localhost users that shadow 'u'@'%': drop them, and create
   # the app user for both names 127.0.0.1 resolves to.
   mysql_root <<SQL
@@ -120,11 +93,17 @@ SQL
 # Memory-only broker: (re)create the topics; "already exists" is fine. Also run by the supervisor
 # after every broker restart (the restarted broker has lost them).
 ensure_topics() {
-  local t
+  local t deadline=$((SECONDS + 30))
   # …-baseline: the original design's consumer in `make bench` (bench/), never used otherwise.
-  for t in "$KAFKA_TOPIC" "$KAFKA_DLT_TOPIC" "$KAFKA_TOPIC-baseline"; do
-    "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
-      "$t" >>"$LOG/broker-topics.log" 2>&1 || true
+  # A broker that has just opened its port may refuse the first creates: repeat until its metadata
+  # lists the topic (the broker's readiness probe).
+  until "$PROBE" check broker >/dev/null; do
+    for t in "$KAFKA_TOPIC" "$KAFKA_DLT_TOPIC" "$KAFKA_TOPIC-baseline"; do
+      "$TOOLS/tansu" topic create --broker "tcp://$BROKER_HOST:$BROKER_PORT" --partitions "$KAFKA_TOPIC_PARTITIONS" \
+        "$t" >>"$LOG/broker-topics.log" 2>&1 || true
+    done
+    [ $SECONDS -lt $deadline ] || { say "topics not created within 30 s (see $LOG/broker-topics.log)"; return 1; }
+    "$PROBE" check broker >/dev/null || sleep 0.5
   done
 }
 
@@ -132,29 +111,31 @@ up_broker() {
   [ -x "$TOOLS/tansu" ] || die "tansu broker missing: run scripts/setup.sh"
   BEFORE_RESTART="$REPO/scripts/stack.sh stop-kafka-clients" AFTER_START="$REPO/scripts/stack.sh ensure-topics" start broker "$TOOLS/tansu" broker --listener-url "tcp://$BROKER_HOST:$BROKER_PORT" \
     --advertised-listener-url "tcp://$BROKER_HOST:$BROKER_PORT"
-  wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
+  wait_for "Kafka broker port" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
   ensure_topics
+  ready broker
 }
 
 up_devserver() {
   start devserver "$BIN/outpainting-devserver"
-  wait_for "DevServer" 30 curl -fsS "http://$DEVSERVER_HOST:$DEVSERVER_PORT/healthz"
+  ready devserver
 }
 
 up_fcgi() {
   start fcgi "$BIN/outpainting-fcgi"
-  wait_for "FcgiApp socket" 30 test -S "$FCGI_LISTEN"
+  ready fcgi
 }
 
 # A second FcgiApp in trusted-param login mode, behind nginx's second server (auth_request).
 up_fcgi_trusted() {
   LOGIN_MODE=trusted-param FCGI_LISTEN="$RUN_DIR/fcgi-trusted.sock" FCGI_WORKERS="${FCGI_TRUSTED_WORKERS:-4}" \
     start fcgi-trusted "$BIN/outpainting-fcgi"
-  wait_for "FcgiApp (trusted-param) socket" 30 test -S "$RUN_DIR/fcgi-trusted.sock"
+  ready fcgi-trusted
 }
 
 up_poller() {
   start poller "$BIN/outpainting-poller"
+  ready poller
 }
 
 up_nginx() {
@@ -174,10 +155,7 @@ up_nginx() {
       "$REPO/nginx/outpainting.conf" >"$prefix/conf/outpainting-baseline.local.conf"
   nginx -t -q -p "$prefix" -c conf/nginx.conf 2>>"$LOG/nginx-error.log" || die "nginx config invalid (see $LOG/nginx-error.log)"
   start nginx nginx -p "$prefix" -c conf/nginx.conf
-}
-
-healthy_via_nginx() {
-  curl -fsS "http://$NGINX_HOST:$NGINX_PORT/api/picture/out_painting/get_task?taskId=health" | grep -q '"code":40100'
+  ready nginx
 }
 
 cmd_up() {
@@ -188,13 +166,13 @@ cmd_up() {
   up_mariadb
   up_broker
   up_devserver
+  up_nginx
   up_fcgi
   up_fcgi_trusted
   up_poller
-  up_nginx
-  wait_for "nginx → FcgiApp" 30 healthy_via_nginx
-  for c in "${COMPONENTS[@]}"; do alive "$c" || die "$c is not running (see $LOG/$c.log)"; done
-  say "all healthy"
+  # Each was ready once; all of them together, now (one may have failed while a later one started).
+  for c in "${COMPONENTS[@]}"; do ready "$c"; done
+  say "all ready"
 }
 
 cmd_down() {
@@ -222,13 +200,15 @@ stop_component() {  # stop_component NAME: stop one component and its supervisor
   }
 }
 
+# Each component's own health (its readiness probe), beside its supervisor's state.
 cmd_status() {
-  local c rc=0
+  local c rc=0 health
   for c in "${COMPONENTS[@]}"; do
+    if health="$("$PROBE" check "$c")"; then health="ready"; else rc=1; health="NOT READY: $health"; fi
     if alive "$c"; then
-      printf '%-10s running (pid %s)\n' "$c" "$(cat "$RUN_DIR/$c.pid" 2>/dev/null || echo '?')"
+      printf '%-13s %-32s pid %s\n' "$c" "$health" "$(cat "$RUN_DIR/$c.pid" 2>/dev/null || echo '-')"
     else
-      printf '%-10s stopped\n' "$c"; rc=1
+      printf '%-13s %-32s no supervisor\n' "$c" "$health"; rc=1
     fi
   done
   return $rc
@@ -261,7 +241,7 @@ case "${1:-}" in
     # An extra Poller instance with the stack's environment (tests of several instances).
     exec "$(bin_dir)/outpainting-poller" ;;
   ensure-topics)
-    wait_for "Kafka broker" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
+    wait_for "Kafka broker port" 30 port_open "$BROKER_HOST" "$BROKER_PORT"
     ensure_topics ;;
   stop-kafka-clients)
     # The broker died and comes back empty. librdkafka clients that reconnect to it keep stale
@@ -281,6 +261,8 @@ case "${1:-}" in
     # stop NAME: one component (make bench stops the Poller while the baseline runs; `up` restarts it).
     stop_component "${2:?component name}" ;;
   status) cmd_status ;;
+  supervised)
+    for c in "${COMPONENTS[@]}"; do alive "$c" || exit 1; done ;;
   run)
     cmd_up
     banner
@@ -288,5 +270,5 @@ case "${1:-}" in
     say "Ctrl-C stops the stack"
     while :; do sleep 1; done
     ;;
-  *) echo "usage: $0 up|down|status|run" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|supervised|run|admin|stop NAME" >&2; exit 2 ;;
 esac

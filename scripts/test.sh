@@ -4,11 +4,14 @@
 # this run started. The last line printed is Swift's test summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tests find the stack (and its readiness probes) where stack.sh puts it.
+# shellcheck source=scripts/stack-env.sh
+source scripts/stack-env.sh
 
 mkdir -p .run
 results=.run/test-output.log
 started=0
-scripts/stack.sh status >/dev/null 2>&1 || started=1
+scripts/stack.sh supervised || started=1
 finish() {
   rc=$?
   if [ "$rc" -ne 0 ] && [ -d .run/log ]; then

@@ -27,7 +27,8 @@ struct ControlRoutes: Sendable {
             let s = sim.stats
             return DevServerResponse.json(200, .object([("creates", .int(s.creates)), ("queries", .int(s.queries)),
                                                        ("throttled", .int(s.throttled)), ("create_throttled", .int(s.createThrottled)),
-                                                       ("server_errors", .int(s.serverErrors))]))
+                                                       ("server_errors", .int(s.serverErrors)),
+                                                       ("creates_in_flight", .int(s.createsInFlight))]))
         }
         router.post("/_sim/stats/reset") { _, _ in
             sim.resetStats()

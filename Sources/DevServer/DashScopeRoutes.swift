@@ -10,7 +10,9 @@ struct DashScopeRoutes: Sendable {
     let publicURL: String
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/api/v1/services/aigc/image2image/out-painting") { request, _ in try await create(request) }
+        router.post("/api/v1/services/aigc/image2image/out-painting") { request, _ in
+            try await sim.inFlightCreate { try await create(request) }
+        }
         router.get("/api/v1/tasks/:id") { request, context in
             try await query(request, id: context.parameters.get("id") ?? "")
         }

@@ -14,6 +14,8 @@ final class SimulatedDashScope: Sendable {
         /// The 429s of creates alone.
         var createThrottled = 0
         var serverErrors = 0
+        /// Creates received and not yet answered (e.g. waiting out `latency_ms`); not reset.
+        var createsInFlight = 0
     }
 
     private struct State {
@@ -47,7 +49,14 @@ final class SimulatedDashScope: Sendable {
     }
 
     var stats: Stats { state.withLock { $0.stats } }
-    func resetStats() { state.withLock { $0.stats = Stats() } }
+    func resetStats() { state.withLock { $0.stats = Stats(createsInFlight: $0.stats.createsInFlight) } }
+
+    /// Runs one create request's handling, counted in `createsInFlight` meanwhile.
+    func inFlightCreate<T>(_ body: () async throws -> T) async rethrows -> T {
+        state.withLock { $0.stats.createsInFlight += 1 }
+        defer { state.withLock { $0.stats.createsInFlight -= 1 } }
+        return try await body()
+    }
 
     // MARK: - Admission
 

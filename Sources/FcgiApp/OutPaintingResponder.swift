@@ -20,11 +20,14 @@ struct OutPaintingResponder: Sendable {
 
     /// Where FcgiApp's Prometheus metrics are served (nginx allows it from localhost only).
     static let metricsPath = "/outpainting/metrics"
+    /// Readiness through nginx (localhost only): 200 once this worker reaches MySQL.
+    static let healthPath = "/outpainting/healthz"
 
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
         if request.path == Self.metricsPath {
             return FastCGIResponse(headers: [("Content-Type", PrometheusRegistryView.contentType)], body: metrics.render())
         }
+        if request.path == Self.healthPath { return health(worker: worker) }
         let started = ContinuousClock.now
         let (response, endpoint, code) = respond(request, worker: worker)
         OutpaintingMetrics.responderRequest(endpoint: endpoint, code: code, duration: ContinuousClock.now - started)
@@ -69,6 +72,18 @@ struct OutPaintingResponder: Sendable {
         } catch {
             logger.error("unexpected error", metadata: [LogKey.endpoint: "\(request.path)", LogKey.error: "\(error)"])
             return failure(BusinessError(.systemError), endpoint.label)
+        }
+    }
+
+    /// Ready means a request can be served: nginx reached this worker and the worker reaches MySQL
+    /// (every endpoint needs it). The error is MySQLError's redacted description.
+    private func health(worker: ResponderWorker) -> FastCGIResponse {
+        do {
+            _ = try worker.database.read { try $0.query("SELECT 1") }
+            return .json(#"{"status":"ok"}"#)
+        } catch {
+            return .json(JSONValue.object([("status", .string("unavailable")), ("mysql", .string("\(error)"))]).serialized,
+                         status: 503)
         }
     }
 

@@ -64,7 +64,7 @@ struct AdminCLITests {
         let f = try Stack.fixture(durationMs: 60_000)
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture)}"#)
         let taskId = try #require(created.data?["output"]?["taskId"]?.stringValue)
-        _ = try Stack.eventually("the first check") { try Stack.row(taskId).flatMap { $0.status == .running ? true : nil } }
+        _ = Stack.eventually("the first check") { try Stack.row(taskId).flatMap { $0.status == .running ? true : nil } }
 
         let shown = try Self.cli("task", taskId, "--json")
         #expect(shown.status == 0, "\(shown.stderr)")
@@ -88,7 +88,7 @@ struct AdminCLITests {
         #expect(requeued.json.flatMap { if case .array(let a) = $0 { a.first?["result"]?.stringValue } else { nil } }?.hasPrefix("requeued") == true,
                 "\(requeued.stdout)")
         // Claimed again by its partition's Poller and checked again.
-        _ = try Stack.eventually(timeout: .seconds(20), "the requeued task to be claimed and checked") {
+        _ = Stack.eventually(timeout: .seconds(20), "the requeued task to be claimed and checked") {
             try Stack.row(taskId).flatMap { $0.pollerPartition != nil && $0.retryCount > checksBefore ? true : nil }
         }
         #expect(try Self.cli("requeue", "no-such-task").status == 1)
@@ -100,7 +100,7 @@ struct AdminCLITests {
         let producer = try KafkaProducer(properties: ["bootstrap.servers": Stack.kafka], logger: Stack.logger)
         defer { producer.closeBlocking() }
         _ = try producer.send(topic: Stack.topic, key: marker, value: Array(#"{"not":"a task","marker":"\#(marker)"}"#.utf8), timeout: .seconds(5))
-        let listed = try Stack.eventually(timeout: .seconds(30), "the poison message in the dead-letter topic") { () -> JSONValue? in
+        let listed = Stack.eventually(timeout: .seconds(30), "the poison message in the dead-letter topic") { () -> JSONValue? in
             let run = try Self.cli("dlt", "list", "--limit", "100000", "--json")
             guard run.status == 0, case .array(let messages)? = run.json else { return nil }
             return messages.first { $0["key"]?.stringValue == marker }

@@ -12,9 +12,10 @@ struct FaultTests {
         let tasks = try Stack.createTasks(60, durations: 1000...6000)
         let watch = RegressionWatch(tasks.map(\.taskId))
         for _ in 0..<3 {
+            // The scenario itself: the kill lands after a random pause, at a random point of the work.
             Thread.sleep(forTimeInterval: Double.random(in: 0.3...2.0))
             let old = try Stack.signal("poller", SIGKILL)
-            try Stack.waitRestarted("poller", oldPid: old)
+            try Stack.waitBack(.poller, oldPid: old)
         }
         let final = try Stack.waitAllFinal(tasks, timeout: .seconds(90))
         #expect(watch.finish().isEmpty)
@@ -24,9 +25,9 @@ struct FaultTests {
     @Test("SIGTERM: the Poller finishes its round, commits, leaves the group and exits 0")
     func pollerStopsGracefully() throws {
         let tasks = try Stack.createTasks(10, durations: 500...3000)
-        Thread.sleep(forTimeInterval: 1.5)
+        try Stack.waitUnderWay(tasks)  // SIGTERM lands while the Poller is following them
         let old = try Stack.signal("poller", SIGTERM)
-        try Stack.waitRestarted("poller", oldPid: old)
+        try Stack.waitBack(.poller, oldPid: old)
         let log = try String(contentsOfFile: "\(Stack.runDir)/log/supervisor.log", encoding: .utf8)
         #expect(log.contains("poller (pid \(old)) exited with status 0"))
         Stack.expectRightOutcomes(tasks, try Stack.waitAllFinal(tasks, timeout: .seconds(60)))
@@ -36,13 +37,13 @@ struct FaultTests {
     func brokerRestart() throws {
         let tasks = try Stack.createTasks(20, durations: 2000...8000)
         let watch = RegressionWatch(tasks.map(\.taskId))
-        Thread.sleep(forTimeInterval: 1)
+        try Stack.waitUnderWay(tasks)  // the broker dies while the Poller is following them
         let fcgi = try #require(Stack.pid("fcgi")), poller = try #require(Stack.pid("poller"))
         let old = try Stack.signal("broker", SIGKILL)
-        try Stack.waitRestarted("broker", oldPid: old)
+        try Stack.waitBack(.broker, oldPid: old)
         // The stack restarts every Kafka client after a broker restart (stale-metadata trap).
-        try Stack.waitRestarted("fcgi", oldPid: fcgi)
-        try Stack.waitRestarted("poller", oldPid: poller)
+        try Stack.waitBack(.fcgi, oldPid: fcgi)
+        try Stack.waitBack(.poller, oldPid: poller)
         // Tasks created while the broker is back but empty: their messages may be acknowledged
         // and lost, or fail; the reconciler must bring them in either way.
         let late = try Stack.createTasks(5, durations: 1000...3000)
@@ -54,9 +55,9 @@ struct FaultTests {
     @Test("MariaDB restarts mid-run: the Poller reconnects and nothing is lost")
     func mariadbRestart() throws {
         let tasks = try Stack.createTasks(20, durations: 2000...6000)
-        Thread.sleep(forTimeInterval: 1)
+        try Stack.waitUnderWay(tasks)  // MariaDB dies while the Poller is following them
         let old = try Stack.signal("mariadb", SIGKILL)
-        try Stack.waitRestarted("mariadb", oldPid: old)
+        try Stack.waitBack(.mariadb, oldPid: old)
         let final = try Stack.waitAllFinal(tasks, timeout: .seconds(120))
         Stack.expectRightOutcomes(tasks, final)
     }
@@ -110,15 +111,20 @@ struct FaultTests {
 
     @Test("three Poller instances; one is killed mid-run and the others take over its partitions")
     func instancesShareAndTakeOver() async throws {
-        let extra = try (0..<2).map { _ in try startExtraPoller() }
-        defer { extra.forEach { $0.terminate(); $0.waitUntilExit() } }
-        try await Task.sleep(for: .seconds(3))  // the kill below should land mid-rebalance or after it
+        let extra = try (1...2).map { try startExtraPoller(number: $0) }
+        defer { extra.forEach { $0.process.terminate(); $0.process.waitUntilExit() } }
+        // All three own partitions before the work starts, so the kill below takes work away.
+        for poller in extra {
+            _ = Stack.eventually(timeout: .seconds(60), "extra Poller \(poller.healthURL) to own partitions") {
+                try Stack.pollerPartitions(poller.healthURL).flatMap { $0 > 0 ? true : nil }
+            }
+        }
         let tasks = try Stack.createTasks(40, durations: 2000...7000)
-        try await Task.sleep(for: .seconds(2))
-        kill(extra[0].processIdentifier, SIGKILL)
+        try Stack.waitUnderWay(tasks)
+        kill(extra[0].process.processIdentifier, SIGKILL)
         let final = try Stack.waitAllFinal(tasks, timeout: .seconds(90))
         Stack.expectRightOutcomes(tasks, final)
-        extra.forEach { $0.terminate() }
+        extra.forEach { $0.process.terminate() }
         // The survivors take every partition back once the killed member's session expires.
         try await Stack.waitGroupConsumesAllPartitions(timeout: .seconds(90))
     }
@@ -127,10 +133,13 @@ struct FaultTests {
         try Stack.withDatabase { try $0.query("SELECT COALESCE(SUM(throttledCount), 0) AS n FROM outpainting_query_quota").first?.int64("n") ?? 0 }
     }
 
-    private func startExtraPoller() throws -> Process {
+    /// A Poller instance beside the stack's, with its own /healthz (port 9400 + number).
+    private func startExtraPoller(number: Int) throws -> (process: Process, healthURL: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "scripts/stack.sh")
         process.arguments = ["exec-poller"]
+        let address = "127.0.0.1:\(9400 + number)"
+        process.environment = ProcessInfo.processInfo.environment.merging(["POLLER_METRICS_ADDRESS": address]) { $1 }
         let log = FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")
             ?? { _ = FileManager.default.createFile(atPath: "\(Stack.runDir)/log/poller-extra.log", contents: nil)
                  return FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")! }()
@@ -138,7 +147,7 @@ struct FaultTests {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        return process
+        return (process, "http://\(address)/healthz")
     }
 }
 
@@ -154,7 +163,7 @@ struct MessageTests {
         let unknown = try producer.send(topic: Stack.topic, key: marker,
                                         value: Array(#"{"taskId":"\#(marker)","pictureId":1,"userId":1,"createTime":0,"retryCount":0}"#.utf8),
                                         timeout: .seconds(5))
-        let committed = try Stack.eventually("the offsets to move past the poison") {
+        let committed = Stack.eventually("the offsets to move past the poison") {
             try Stack.committedOffset(partition: unknown.partition).flatMap { $0 > max(garbage.offset, unknown.offset) ? $0 : nil }
         }
         #expect(committed != nil)
@@ -165,7 +174,7 @@ struct MessageTests {
                                          topics: [Stack.topic + "-dlt"], logger: Stack.logger)
         defer { consumer.close() }
         var reasons: [String: String] = [:]
-        _ = try Stack.eventually(timeout: .seconds(30), "both messages in the dead-letter topic") { () -> Bool? in
+        _ = Stack.eventually(timeout: .seconds(30), "both messages in the dead-letter topic") { () -> Bool? in
             for message in consumer.poll(maxMessages: 500, timeout: .milliseconds(500)).messages
             where message.key.map({ String(decoding: $0, as: UTF8.self) }) == marker {
                 reasons[String(decoding: message.value, as: UTF8.self)] = message.headers.first { $0.0 == "dlt.reason" }?.1

@@ -7,7 +7,7 @@ import Testing
 /// Every integration suite nests in this one, so that all of them run one at a time: the fault
 /// tests stop and kill the stack's components.
 @Suite("integration (real nginx, MariaDB, Kafka broker, DevServer)", .serialized,
-       .enabled(if: Stack.enabled, "set OUTPAINTING_INTEGRATION=1 with the stack up"))
+       .enabled(if: Stack.enabled, "set OUTPAINTING_INTEGRATION=1 with the stack up"), .stackReady)
 struct Integration {}
 
 extension Integration {
@@ -30,7 +30,7 @@ struct PipelineTests {
         #expect(created.data?["requestId"]?.stringValue?.isEmpty == false)
 
         // Nobody calls get_task: only the Poller can finish the row.
-        let row = try Stack.eventually("the Poller to store SUCCEEDED") {
+        let row = Stack.eventually("the Poller to store SUCCEEDED") {
             try Stack.row(taskId).flatMap { $0.status == .succeeded ? $0 : nil }
         }
         let stored = try #require(row)
@@ -40,7 +40,7 @@ struct PipelineTests {
         let partition = try #require(stored.pollerPartition, "the Poller claimed the task")
         #expect(stored.kafkaPartition == partition)
         let offset = try #require(stored.kafkaOffset, "the create message was acknowledged")
-        let committed = try Stack.eventually("the committed offset to pass the task's message") {
+        let committed = Stack.eventually("the committed offset to pass the task's message") {
             try Stack.committedOffset(partition: partition).flatMap { $0 > offset ? $0 : nil }
         }
         #expect(committed != nil)
@@ -60,7 +60,7 @@ struct PipelineTests {
         let f = try Stack.fixture(durationMs: 800, outcome: "FAILED")
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture)}"#)
         let taskId = try #require(created.data?["output"]?["taskId"]?.stringValue)
-        let final = try Stack.eventually("get_task to show FAILED") { () -> JSONValue? in
+        let final = Stack.eventually("get_task to show FAILED") { () -> JSONValue? in
             let output = try Stack.getTask(taskId, cookie: f.ownerCookie).data?["output"]
             return output?["taskStatus"] == .string("FAILED") ? output : nil
         }
@@ -131,7 +131,7 @@ struct PipelineTests {
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture)}"#)
         let taskId = try #require(created.data?["output"]?["taskId"]?.stringValue)
         // Let the Poller's first check pass, then make sure the row counts as not checked recently.
-        _ = try Stack.eventually("the Poller's first check") { try Stack.row(taskId).flatMap { $0.retryCount >= 1 ? true : nil } }
+        _ = Stack.eventually("the Poller's first check") { try Stack.row(taskId).flatMap { $0.retryCount >= 1 ? true : nil } }
         try Stack.withDatabase {
             try $0.execute("UPDATE out_painting_task SET lastCheckTime = NOW(3) - INTERVAL 1 HOUR WHERE taskId = ?", [.string(taskId)])
         }
@@ -151,7 +151,7 @@ struct PipelineTests {
         let client = DashScopeClient(configuration: DashScopeConfiguration(baseURL: Stack.devServer + "/api/v1"))
         // A client outside FcgiApp's submission pace (like any other user of the account) may meet
         // DashScope's 2/s quota right after the paced creates of earlier tests: it retries.
-        let accepted = try Stack.eventually(timeout: .seconds(10), "DashScope to accept a direct create") { () -> DashScopeCreatedTask? in
+        let accepted = Stack.eventually(timeout: .seconds(10), "DashScope to accept a direct create") { () -> DashScopeCreatedTask? in
             do {
                 return try client.create(imageURL: "\(Stack.devServer)/images/x.png?sim_duration_ms=500", parameters: OutPaintingParameters())
             } catch let error as DashScopeError where error.kind == .throttled {
@@ -163,7 +163,7 @@ struct PipelineTests {
             try TaskRepository.insert($0, taskId: created.taskId, pictureId: f.picture, userId: f.owner, status: .pending,
                                       requestId: created.requestId, parameters: OutPaintingParameters())
         }
-        let row = try Stack.eventually(timeout: .seconds(60), "the reconciler to adopt and finish the task") {
+        let row = Stack.eventually(timeout: .seconds(60), "the reconciler to adopt and finish the task") {
             try Stack.row(created.taskId).flatMap { $0.status == .succeeded ? $0 : nil }
         }
         #expect(row?.pollerPartition != nil)

@@ -107,12 +107,14 @@ struct ResponderFaultTests {
         let restore = try Stack.simConfig(#"{"latency_ms":3000,"create_qps_limit":0}"#)
         defer { _ = try? Stack.simConfig(restore) }
         let started = Date()
-        // 16 creates and, once they wait on DashScope, 8 get_task calls, all at once.
+        // 16 creates and, once the slots' worth of them wait on DashScope, 8 get_task calls.
         let replies = try concurrently(pictures.count + 8) { i in
             if i < pictures.count {
                 return try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(pictures[i])}"#)
             }
-            Thread.sleep(forTimeInterval: 0.5)
+            _ = Stack.eventually(timeout: .seconds(10), every: .milliseconds(50), "creates waiting on DashScope") {
+                try Stack.devServerStats()["creates_in_flight"]?.int64Value.flatMap { $0 >= 4 ? true : nil }
+            }
             return try Stack.request("GET", Self.unknownTask, cookie: f.ownerCookie)
         }
         let creates = replies.prefix(pictures.count), gets = replies.dropFirst(pictures.count)
@@ -137,8 +139,8 @@ struct ResponderFaultTests {
         let down = try Stack.request("GET", Self.unknownTask, cookie: f.ownerCookie)
         kill(supervisor, SIGCONT)
         #expect(down.status == 200 && down.code == 50000, "\(String(describing: down.json))")
-        try Stack.waitRestarted("mariadb", oldPid: mariadb)
-        _ = try Stack.eventually(timeout: .seconds(30), "FcgiApp to recover from MariaDB down") { () -> Bool? in
+        try Stack.waitBack(.mariadb, oldPid: mariadb)
+        _ = Stack.eventually(timeout: .seconds(30), "FcgiApp to recover from MariaDB down") { () -> Bool? in
             try Stack.request("GET", Self.unknownTask, cookie: f.ownerCookie).code == 40400 ? true : nil
         }
 
@@ -151,7 +153,7 @@ struct ResponderFaultTests {
         kill(hung, SIGCONT)
         #expect(reply.status == 200 && reply.code == 50000, "\(String(describing: reply.json))")
         print("MariaDB hung: get_task answered 50000 after \(String(format: "%.1f", waited)) s")
-        _ = try Stack.eventually(timeout: .seconds(30), "FcgiApp to recover from MariaDB hung") { () -> Bool? in
+        _ = Stack.eventually(timeout: .seconds(30), "FcgiApp to recover from MariaDB hung") { () -> Bool? in
             try Stack.request("GET", Self.unknownTask, cookie: f.ownerCookie).code == 40400 ? true : nil
         }
     }

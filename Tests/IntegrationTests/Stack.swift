@@ -112,7 +112,7 @@ enum Stack {
             probes[partition] = try producer.send(topic: topic, key: probe.taskId, value: probe.encoded, partition: partition,
                                                   timeout: .seconds(5)).offset
         }
-        _ = try eventually(timeout: timeout, "the Poller group to consume every partition", sourceLocation: sourceLocation) { () -> Bool? in
+        _ = eventually(timeout: timeout, "the Poller group to consume every partition", sourceLocation: sourceLocation) { () -> Bool? in
             for (partition, offset) in probes {
                 guard let committed = try committedOffset(partition: partition), committed > offset else { return nil }
             }
@@ -129,16 +129,26 @@ enum Stack {
 
     // MARK: - Waiting
 
-    /// Polls `condition` until it returns a value or `timeout` passes (then records a failure).
+    /// Polls `condition` until it returns a value or `timeout` passes; then records a failure that
+    /// names what was awaited and the last error seen. An error thrown by `condition` (a refused
+    /// connection, a 502, MySQL restarting) means "not yet", never the end of the wait.
     static func eventually<T>(timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(250),
                               _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-                              _ condition: () throws -> T?) throws -> T? {
+                              _ condition: () throws -> T?) -> T? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let value = try condition() { return value }
+        var lastError: (any Error)?
+        while true {
+            do {
+                if let value = try condition() { return value }
+            } catch {
+                lastError = error
+            }
+            guard ContinuousClock.now < deadline else { break }
+            // The poll interval of this wait (the one place tests wait for a condition), not a wait itself.
             Thread.sleep(forTimeInterval: Double(interval.milliseconds) / 1000)
         }
-        Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
+        let last = lastError.map { "; last error: \(String(describing: $0))" } ?? "; the condition never held"
+        Issue.record("timed out after \(timeout) waiting for \(what)\(last)", sourceLocation: sourceLocation)
         return nil
     }
 }
@@ -163,20 +173,25 @@ extension Stack {
         return target
     }
 
-    /// Waits until the supervisor has restarted `component` (a new live pid).
-    static func waitRestarted(_ component: String, oldPid: Int32, timeout: Duration = .seconds(30)) throws {
-        _ = try eventually(timeout: timeout, "\(component) to be restarted") { () -> Int32? in
-            guard let now = pid(component), now != oldPid, isAlive(now) else { return nil }
+    /// The supervisor's longest restart back-off (scripts/supervise.sh).
+    static let restartBackoffMax: Duration = .seconds(30)
+
+    /// Waits until the supervisor has restarted `component` (a new live pid, within the longest
+    /// back-off) and the new process is ready (its probe, within its own deadline).
+    static func waitBack(_ component: Component, oldPid: Int32, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let restarted = eventually(timeout: restartBackoffMax + .seconds(10), "\(component.rawValue) to be restarted",
+                                   sourceLocation: sourceLocation) { () -> Int32? in
+            guard let now = pid(component.rawValue), now != oldPid, isAlive(now) else { return nil }
             return now
         }
+        _ = try #require(restarted, "\(component.rawValue) was not restarted", sourceLocation: sourceLocation)
+        try Readiness.shared.require([component])
     }
 
-    /// Waits until nginx → FcgiApp answers with the envelope (a restarted FcgiApp's socket can be
-    /// missing for a moment, and nginx answers 502 meanwhile).
-    static func waitAnswering(timeout: Duration = .seconds(30)) throws {
-        _ = try eventually(timeout: timeout, "FcgiApp to answer through nginx") { () -> Bool? in
-            (try? request("GET", "/api/picture/out_painting/get_task?taskId=health"))?.code == 40100 ? true : nil
-        }
+    /// Waits until nginx → FcgiApp answers (a restarted FcgiApp's socket can be missing for a
+    /// moment, and nginx answers 502 meanwhile).
+    static func waitAnswering() throws {
+        try Readiness.shared.require([.nginx, .fcgi])
     }
 
     /// Changes the DevServer's simulation; returns the previous settings to restore.
@@ -241,10 +256,31 @@ extension Stack {
 
     /// Final statuses of `tasks`, once all are final (nil on timeout, recorded as a failure).
     static func waitAllFinal(_ tasks: [Created], timeout: Duration) throws -> [String: TaskStatus]? {
-        try eventually(timeout: timeout, every: .milliseconds(500), "\(tasks.count) tasks to be final") { () -> [String: TaskStatus]? in
+        eventually(timeout: timeout, every: .milliseconds(500), "\(tasks.count) tasks to be final") { () -> [String: TaskStatus]? in
             let statuses = try statuses(tasks.map(\.taskId))
             return statuses.count == tasks.count && statuses.values.allSatisfy(\.isFinal) ? statuses : nil
         }
+    }
+
+    /// Waits until a Poller has checked at least one of `tasks` at DashScope (so a fault injected
+    /// next lands while the work is under way, not before it began).
+    static func waitUnderWay(_ tasks: [Created], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let marks = Array(repeating: "?", count: tasks.count).joined(separator: ",")
+        let checked = eventually(timeout: .seconds(30), "a Poller to check one of \(tasks.count) tasks",
+                                 sourceLocation: sourceLocation) { () -> Bool? in
+            try withDatabase { db in
+                try db.query("SELECT COUNT(*) AS n FROM out_painting_task WHERE retryCount > 0 AND taskId IN (\(marks))",
+                             tasks.map { .string($0.taskId) }).first?.int64("n") ?? 0
+            } > 0 ? true : nil
+        }
+        _ = try #require(checked as Bool?, sourceLocation: sourceLocation)
+    }
+
+    /// How many partitions the Poller answering /healthz at `url` owns.
+    static func pollerPartitions(_ url: String) throws -> Int64? {
+        _ = initialized
+        let response = try HTTPClient().send(HTTPRequest(url: url, timeout: .seconds(3)))
+        return try JSONParser().parse(response.body)["partitions"]?.int64Value
     }
 
     static func statuses(_ ids: [String]) throws -> [String: TaskStatus] {
@@ -280,6 +316,7 @@ final class RegressionWatch: @unchecked Sendable {
 
     init(_ ids: [String]) {
         Thread.detachNewThread { [self] in
+            // The sampling period of this watch (it observes the scenario; nothing waits on it).
             while self.sample(ids) { Thread.sleep(forTimeInterval: 0.2) }
         }
     }
