@@ -28,7 +28,8 @@ struct ControlRoutes: Sendable {
             return DevServerResponse.json(200, .object([("creates", .int(s.creates)), ("queries", .int(s.queries)),
                                                        ("throttled", .int(s.throttled)), ("create_throttled", .int(s.createThrottled)),
                                                        ("server_errors", .int(s.serverErrors)),
-                                                       ("creates_in_flight", .int(s.createsInFlight))]))
+                                                       ("creates_in_flight", .int(s.createsInFlight)),
+                                                       ("single_queries", .int(s.singleQueries)), ("list_queries", .int(s.listQueries))]))
         }
         router.post("/_sim/stats/reset") { _, _ in
             sim.resetStats()
@@ -54,6 +55,8 @@ extension ControlRoutes {
         case "query_malformed_rate": return rate.map { v in { $0.queryMalformedRate = v } }
         case "create_error_status":
             return count.flatMap { v in [0, 400, 401, 403, 429, 500, 503].contains(v) ? { $0.createErrorStatus = v } : nil }
+        case "list_error_status":
+            return count.flatMap { v in [0, 429, 500, 503].contains(v) ? { $0.listErrorStatus = v } : nil }
         case "login_latency_ms": return count.map { v in { $0.loginLatencyMs = v } }
         case "login_status": return count.flatMap { v in v == 0 || (200...599).contains(v) ? { $0.loginStatus = v } : nil }
         case "event_target_url":

@@ -101,7 +101,7 @@ struct DashScopeRoutes: Sendable {
     private func query(_ request: Request, id: String) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = try await admitQuery() { return refusal }
+        if let refusal = try await admitQuery(.single) { return refusal }
         let requestID = Self.requestID()
         guard let (task, status) = sim.task(id) else {
             return ok(.object([("request_id", .string(requestID)),
@@ -139,7 +139,13 @@ struct DashScopeRoutes: Sendable {
     private func list(_ request: Request) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = try await admitQuery() { return refusal }
+        if let refusal = try await admitQuery(.list) { return refusal }
+        switch sim.settings.listErrorStatus {
+        case 429: return error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
+        case 500: return error(500, "InternalError", "An internal error has occured, please try again later or contact service support.")
+        case 503: return error(503, "ModelServingError", "Too many requests. Your requests are being throttled due to system capacity limits.")
+        default: break
+        }
         let q = request.uri.queryParameters
         let pageNo = q.get("page_no").flatMap { Int($0) } ?? 1
         let pageSize = q.get("page_size").flatMap { Int($0) } ?? 10
@@ -162,14 +168,16 @@ struct DashScopeRoutes: Sendable {
         case (nil, let e?): start = e - 86_400
         case (let s?, let e?): if e - s > 86_400 { return error(400, "InvalidParameter", "time window must not exceed 24 hours") }
         }
-        let status = q.get("status").map { String($0) }
+        let statusText = q.get("status").map { String($0) }
+        let status = statusText.flatMap(TaskStatus.init(rawValue:))
+        if statusText != nil && status == nil {
+            return error(400, "InvalidParameter", "status must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, UNKNOWN")
+        }
         let model = q.get("model_name").map { String($0) }
         let onlyTask = q.get("task_id").map { String($0) }
-        let matching = sim.all().filter { task, taskStatus in
-            task.submitAt >= start! && task.submitAt <= end! + 0.999
-                && (status == nil || taskStatus.rawValue == status)
-                && (model == nil || model == DashScopeClient.model)
-                && (onlyTask == nil || task.taskId == onlyTask)
+        // Every simulated task is of this one model: another model's filter matches nothing.
+        let matching = model != nil && model != DashScopeClient.model ? [] : sim.listed(status: status).filter { task, _ in
+            task.submitAt >= start! && task.submitAt <= end! + 0.999 && (onlyTask == nil || task.taskId == onlyTask)
         }
         let total = matching.count
         let page = matching.dropFirst((pageNo - 1) * pageSize).prefix(pageSize)
@@ -200,7 +208,7 @@ struct DashScopeRoutes: Sendable {
     private func cancel(_ request: Request, id: String) async throws -> Response {
         try await simulateLatency()
         if let refusal = authorize(request) { return refusal }
-        if let refusal = try await admitQuery() { return refusal }
+        if let refusal = try await admitQuery(.cancel) { return refusal }
         switch sim.cancel(id) {
         case .canceled:
             return ok(.object([("request_id", .string(Self.requestID()))]))
@@ -222,8 +230,8 @@ struct DashScopeRoutes: Sendable {
         return nil
     }
 
-    private func admitQuery() async throws -> Response? {
-        switch sim.admitQuery() {
+    private func admitQuery(_ kind: SimulatedDashScope.QueryKind) async throws -> Response? {
+        switch sim.admitQuery(kind) {
         case .allowed:
             return nil
         case .throttled:

@@ -43,6 +43,9 @@ struct SimulationSettings: Sendable {
     var queryMalformedRate = 0.0
     /// Every create answered with this DashScope error status (400, 401, 403, 429, 500, 503); 0 = none.
     var createErrorStatus = 0
+    /// Every list query (`GET /tasks`) answered with this status (429, 500, 503); 0 = none. Single
+    /// queries are unaffected: a sweep that cannot list must fall back to them.
+    var listErrorStatus = 0
     /// The login stand-in: extra latency, and a forced HTTP status (0 = answer normally).
     var loginLatencyMs = 0
     var loginStatus = 0
@@ -61,6 +64,7 @@ struct SimulationSettings: Sendable {
             ("slow_ms", .int(slowMs)),
             ("query_malformed_rate", .double(queryMalformedRate)),
             ("create_error_status", .int(createErrorStatus)),
+            ("list_error_status", .int(listErrorStatus)),
             ("login_latency_ms", .int(loginLatencyMs)),
             ("login_status", .int(loginStatus)),
             ("event_target_url", .optionalString(eventTargetURL)),

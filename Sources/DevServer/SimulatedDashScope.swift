@@ -16,6 +16,9 @@ final class SimulatedDashScope: Sendable {
         var serverErrors = 0
         /// Creates received and not yet answered (e.g. waiting out `latency_ms`); not reset.
         var createsInFlight = 0
+        /// Of `queries`: single-task GETs and list pages.
+        var singleQueries = 0
+        var listQueries = 0
     }
 
     private struct State {
@@ -75,10 +78,17 @@ final class SimulatedDashScope: Sendable {
         }
     }
 
+    enum QueryKind { case single, list, cancel }
+
     /// Counts a task-management request and applies the query quota and injected faults.
-    func admitQuery() -> Admission {
+    func admitQuery(_ kind: QueryKind) -> Admission {
         state.withLock { s in
             s.stats.queries += 1
+            switch kind {
+            case .single: s.stats.singleQueries += 1
+            case .list: s.stats.listQueries += 1
+            case .cancel: break
+            }
             guard s.queryLimiter.allow(at: Self.now) else { s.stats.throttled += 1; return .throttled }
             var roll = Double.random(in: 0..<1)
             let settings = s.settings
@@ -105,8 +115,8 @@ final class SimulatedDashScope: Sendable {
         state.withLock { $0.account.task(id, at: Self.now) }
     }
 
-    func all() -> [(SimulatedAccount.Task, TaskStatus)] {
-        state.withLock { $0.account.all(at: Self.now) }
+    func listed(status: TaskStatus?) -> [(SimulatedAccount.Task, TaskStatus)] {
+        state.withLock { $0.account.listed(status: status, at: Self.now) }
     }
 
     /// Tasks finished since the last call (and the events' target), for completion events.

@@ -4,13 +4,15 @@ import Logging
 import Synchronization
 
 /// `GET /api/picture/out_painting/get_task?taskId=…`: the task from MySQL, to its creator or an
-/// admin; one live DashScope query when it is not final and nobody checked it recently.
+/// admin; one live DashScope query when it is not final, nobody checked it recently and the
+/// account's sweep is stale.
 ///
 /// Final tasks are answered from a small in-process cache (`FINAL_TASK_CACHE_*`): a final row never
 /// changes, and the frontend's last poll — or a user reopening the result — then costs no MySQL read.
 struct GetTaskHandler {
     let configuration: ResponderConfiguration
     let finalTasks: SharedExpiringCache<TaskRecord>
+    let sweep: SweepFreshness
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker) throws -> JSONValue {
@@ -52,10 +54,12 @@ struct GetTaskHandler {
         return record.hostJSON(requestId: requestId)
     }
 
-    /// A live check happens when this call wins the task's check claim (nobody checked it within
+    /// A live check happens only while the account's sweep is stale (no Poller is learning the
+    /// task's status), when this call wins the task's check claim (nobody checked it within
     /// `LIVE_CHECK_INTERVAL_MS`; concurrent calls for one task make one query) and the account's
     /// shared bucket grants a token; otherwise the answer comes from MySQL.
     private func liveCheckAllowed(taskId: String, worker: ResponderWorker, logger: Logger) -> Bool {
+        guard !sweep.isFresh(database: worker.database) else { return false }
         do {
             guard try worker.database.read({
                 try TaskRepository.claimLiveCheck($0, taskId: taskId, intervalMilliseconds: configuration.liveCheckInterval.milliseconds)

@@ -16,6 +16,7 @@ struct OutPaintingResponder: Sendable {
     let createSlots: ConcurrencyLimit
     let metrics: PrometheusRegistryView
     let finalTasks: SharedExpiringCache<TaskRecord>
+    let sweep: SweepFreshness
     let logger: Logger
 
     /// Where FcgiApp's Prometheus metrics are served (nginx allows it from localhost only).
@@ -62,7 +63,7 @@ struct OutPaintingResponder: Sendable {
             logger[metadataKey: LogKey.userID] = "\(user.id)"
             let data = endpoint.label == "create_task"
                 ? try create(request, user: user, worker: worker, logger: logger)
-                : try GetTaskHandler(configuration: configuration, finalTasks: finalTasks, logger: logger).handle(request, user: user, worker: worker)
+                : try GetTaskHandler(configuration: configuration, finalTasks: finalTasks, sweep: sweep, logger: logger).handle(request, user: user, worker: worker)
             return (.json(Envelope.success(data)), endpoint.label, 0)
         } catch let error as BusinessError {
             if error.code.rawValue >= 50000 {

@@ -32,7 +32,8 @@ struct ResponderCommand: AsyncParsableCommand {
             login: LoginVerifier(url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL,
                                  capacity: config.loginCacheSize),
             producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), metrics: metrics,
-            finalTasks: SharedExpiringCache(capacity: config.finalTaskCacheSize, ttl: config.finalTaskCacheTTL), logger: logger)
+            finalTasks: SharedExpiringCache(capacity: config.finalTaskCacheSize, ttl: config.finalTaskCacheTTL),
+            sweep: SweepFreshness(staleAfter: config.sweepStaleAfter, quotaKey: config.quotaKey), logger: logger)
         let service = ResponderService(server: server, producer: producer, config: config, responder: responder, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))

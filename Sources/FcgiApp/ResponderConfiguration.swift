@@ -18,6 +18,9 @@ struct ResponderConfiguration: Sendable {
     /// for a Poller that is behind, not a second poller (measured in make bench: at 3 s, live checks
     /// were most of the DashScope queries of a busy site).
     var liveCheckInterval: Duration = .seconds(15)
+    /// The account's sweep counts as fresh while its last success is younger than this (and than
+    /// four sweep intervals): get_task makes no live checks then (the Poller's POLLER_SWEEP_STALE_MS).
+    var sweepStaleAfter: Duration = .seconds(5)
     /// Final tasks kept in memory for get_task (a final row never changes); 0 = off.
     var finalTaskCacheSize = 10_000
     var finalTaskCacheTTL: Duration = .seconds(60)
@@ -71,6 +74,7 @@ struct ResponderConfiguration: Sendable {
         c.loginCacheTTL = try env.milliseconds("LOGIN_CACHE_TTL_MS", default: 5000)
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 15_000)
+        c.sweepStaleAfter = try env.milliseconds("POLLER_SWEEP_STALE_MS", default: c.sweepStaleAfter)
         c.finalTaskCacheSize = try env.int("FINAL_TASK_CACHE_SIZE", default: c.finalTaskCacheSize, range: 0...10_000_000)
         c.finalTaskCacheTTL = .seconds(try env.int("FINAL_TASK_CACHE_TTL_S", default: 60, range: 0...86_400))
         // Creates mostly wait (their submission time, then DashScope): three quarters of the

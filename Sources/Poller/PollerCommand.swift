@@ -68,7 +68,7 @@ struct PollerCommand: AsyncParsableCommand {
     }
 }
 
-/// Starts the engine on its own thread and stops it on graceful shutdown.
+/// Starts the engine and the sweeper, each on its own thread, and stops them on graceful shutdown.
 struct PollerService: Service {
     let config: PollerConfiguration
     let statistics: PollerStatistics
@@ -96,13 +96,25 @@ struct PollerService: Service {
                 logger.critical("poller engine could not start", metadata: [LogKey.error: "\(error)"])
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await gracefulShutdown() }
-            group.addTask { await engineThread.join() }
-            await group.next()
+        // The account's one sweeper runs in whichever instance holds its lease (POLLER_LIST_QUERIES=false: never this one).
+        let sweeperStop = StopSignal()
+        let sweeperThread = OwnedThreads(name: "poller-sweeper")
+        if config.listQueries {
+            sweeperThread.start(count: 1) { _ in
+                SweeperLoop(config: config, queries: queries, database: MySQLSession(configuration: config.mysql, logger: logger),
+                            statistics: statistics, logger: logger).run(stop: sweeperStop)
+            }
+        }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { try? await gracefulShutdown(); return false }
+            group.addTask { await engineThread.join(); return false }
+            _ = await group.next()
             stop.flag.store(true, ordering: .releasing)
+            sweeperStop.stop()
             group.cancelAll()
-            // A round stuck beyond its timeouts must not hold the stop forever.
+            // Both threads finish their step and stop; a step stuck beyond its timeouts must not hold
+            // the stop forever.
+            group.addTask { await engineThread.join(); await sweeperThread.join(); return true }
             group.addTask {
                 try? await Task.sleep(for: config.shutdownTimeout)
                 if !Task.isCancelled {
@@ -110,8 +122,9 @@ struct PollerService: Service {
                                     metadata: ["timeout": "\(config.shutdownTimeout)"])
                     exit(1)
                 }
+                return false
             }
-            await group.next()
+            while let joined = await group.next(), !joined {}
             group.cancelAll()
         }
         await queries.shutdown()

@@ -17,12 +17,25 @@ struct PollerConfiguration: Sendable {
     /// The account's task-query quota (DashScope: 20/s for all keys and programs of the account),
     /// shared through MySQL with every Poller instance and FcgiApp's live checks.
     var accountQueryQPS = 20.0
-    /// Whether rounds may use the list query (`GET /tasks`) to learn many statuses at once.
+    /// Whether this instance may be the account's sweeper (list queries). Off: it only ever polls
+    /// its own tasks, and only while no other instance sweeps.
     var listQueries = true
-    /// With DashScope's completion events delivered (EventBridge → the hint endpoint), polling is
-    /// only a safety net: running tasks are checked together, by one list sweep at most this
-    /// often, and a hinted task is fetched at once. Zero = adaptive polling per task (no events).
+    /// The sweeper's pacing and rules (`AccountSweeper.Settings`).
+    var sweeper = AccountSweeper.Settings()
+    /// With DashScope's completion events delivered (EventBridge → the hint endpoint), a hinted
+    /// task is fetched at once and the sweep is only a safety net: it runs at most this often.
+    /// Zero = no events (the sweep's budget decides).
     var safetySweepInterval: Duration = .zero
+    /// The sweeper lease's length (a dead holder is replaced this long after its last renewal), and
+    /// how often the other instances try to take it.
+    var sweeperLease: Duration = .seconds(3)
+    var sweeperAcquireInterval: Duration = .seconds(1)
+    /// Owners (and FcgiApp) trust the sweep while its last success is younger than this (and than
+    /// four sweep intervals); after that they poll their tasks themselves.
+    var sweepStaleAfter: Duration = .seconds(5)
+    /// While trusting the sweep, a task nobody has seen for this long (or twice the last PENDING
+    /// pass) gets a single query from its owner anyway.
+    var unseenRecheck: Duration = .seconds(120)
     /// Where undecodable messages and messages for unknown tasks go, with the reason in headers.
     var deadLetterTopic = "outpainting-task-dlt"
     var backoff = BackoffSchedule()
@@ -87,12 +100,36 @@ struct PollerConfiguration: Sendable {
         }
         c.listQueries = try env.bool("POLLER_LIST_QUERIES", default: c.listQueries)
         c.safetySweepInterval = .seconds(try env.int("POLLER_SAFETY_SWEEP_S", default: 0, range: 0...3600))
+        let d = AccountSweeper.Settings()
+        var floor = try env.milliseconds("POLLER_SWEEP_FLOOR_MS", default: d.intervalFloor)
+        var ceiling = try env.milliseconds("POLLER_SWEEP_MAX_INTERVAL_MS", default: d.intervalCeiling)
+        if c.safetySweepInterval > .zero {
+            floor = max(floor, c.safetySweepInterval)
+            ceiling = max(ceiling, c.safetySweepInterval)
+        }
+        c.sweeper = AccountSweeper.Settings(
+            budgetShare: try env.double("POLLER_SWEEP_BUDGET_SHARE", default: d.budgetShare, range: 0.001...1),
+            intervalFloor: floor, intervalCeiling: ceiling,
+            pendingBudgetShare: try env.double("POLLER_PENDING_BUDGET_SHARE", default: d.pendingBudgetShare, range: 0.001...1),
+            pendingPassInterval: try env.milliseconds("POLLER_PENDING_PASS_MS", default: d.pendingPassInterval),
+            runningRecheck: try env.milliseconds("POLLER_RUNNING_RECHECK_MS", default: d.runningRecheck),
+            suspectRecheck: try env.milliseconds("POLLER_SUSPECT_RECHECK_MS", default: d.suspectRecheck),
+            clockSlack: try env.milliseconds("POLLER_CLOCK_SLACK_MS", default: d.clockSlack),
+            listRetry: try env.milliseconds("POLLER_LIST_RETRY_MS", default: d.listRetry),
+            listRetryCap: try env.milliseconds("POLLER_LIST_RETRY_CAP_MS", default: d.listRetryCap),
+            fetchBatch: c.queryConcurrency)
+        c.sweeperLease = try env.milliseconds("POLLER_SWEEPER_LEASE_MS", default: c.sweeperLease)
+        c.sweeperAcquireInterval = try env.milliseconds("POLLER_SWEEPER_ACQUIRE_MS", default: c.sweeperAcquireInterval)
+        c.sweepStaleAfter = try env.milliseconds("POLLER_SWEEP_STALE_MS", default: c.sweepStaleAfter)
+        c.unseenRecheck = try env.milliseconds("POLLER_UNSEEN_RECHECK_MS", default: c.unseenRecheck)
         c.deadLetterTopic = env.string("KAFKA_DLT_TOPIC", default: c.topic + "-dlt")
         c.backoff = BackoffSchedule(
             firstCheck: try env.milliseconds("POLLER_FIRST_CHECK_MS", default: 1000),
             initial: try env.milliseconds("POLLER_BACKOFF_INITIAL_MS", default: 1000),
             multiplier: max(1, try env.double("POLLER_BACKOFF_MULTIPLIER", default: 1.5)),
             cap: try env.milliseconds("POLLER_BACKOFF_CAP_MS", default: 10_000),
+            pendingInitial: try env.milliseconds("POLLER_PENDING_BACKOFF_INITIAL_MS", default: 5000),
+            pendingCap: try env.milliseconds("POLLER_PENDING_BACKOFF_CAP_MS", default: 30_000),
             jitter: min(max(try env.double("POLLER_BACKOFF_JITTER", default: 0.2), 0), 0.9))
         c.taskDeadline = .seconds(try env.int("POLLER_TASK_DEADLINE_S", default: 3 * 3600 + 600, range: 60...7 * 86_400))
         c.reconcileInterval = .seconds(try env.int("POLLER_RECONCILE_INTERVAL_S", default: 15, range: 1...86_400))

@@ -35,8 +35,9 @@ extension PollerEngine {
                 }
                 guard adopted else { continue }
                 OutpaintingMetrics.reconcilerAdopted()
-                tracker.follow(taskId: record.taskId, partition: Self.adoptedPartition, dueAt: start, checks: record.retryCount,
-                               deadlineAt: deadline(ageSeconds: record.ageSeconds), createdAtEpochMs: record.createdAtEpochMilliseconds)
+                tracker.follow(taskId: record.taskId, partition: Self.adoptedPartition, dueAt: start, checks: 0,
+                               deadlineAt: deadline(ageSeconds: record.ageSeconds), createdAtEpochMs: record.createdAtEpochMilliseconds,
+                               status: record.status)
                 statistics.requeued.add(1, ordering: .relaxed)
                 logger.info("adopted an orphaned task", metadata: [LogKey.taskID: "\(record.taskId)",
                                                                   "was_claimed": "\(record.pollerPartition != nil)"])

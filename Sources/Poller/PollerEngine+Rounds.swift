@@ -6,37 +6,65 @@ import Logging
 extension PollerEngine {
     func runRound() {
         guard now >= quotaRetryAt else { return }
-        // Tasks a sweep showed finished are fetched first: a new sweep must never starve them.
+        // Hinted tasks (completion events) are fetched at once, before anything else.
         if !toFetch.isEmpty { return fetchRound() }
-        if config.safetySweepInterval > .zero { return safetyNetRound() }
         let due = tracker.takeDue(now: now, limit: config.roundMax)
         guard !due.isEmpty else { return }
-        if config.listQueries && now - lastSweepAt >= Self.minimumSweepIntervalMs
-            && RoundPlanner.useListSweep(dueCount: due.count, expectedPages: lastSweepPages) {
-            sweepRound(due)
+        let health = sweepHealth()
+        if health.isFresh(staleAfter: config.sweepStaleAfter) {
+            trustedRound(due, health: health)
         } else {
+            OutpaintingMetrics.ownerChecks(due.count, mode: "fallback")
             singlesRound(due)
         }
     }
 
-    /// A sweep refreshes every followed task at once; more often than this it would only spend quota.
-    static var minimumSweepIntervalMs: Int64 { 500 }
+    /// The account's sweep as the sweeper last recorded it, read at most every half second.
+    func sweepHealth() -> SweepHealth {
+        if let cached = cachedSweepHealth, now - cached.at < 500 { return cached.health }
+        let health = (try? database.with { try SweeperRepository.health($0, key: quotaKey) }) ?? .none
+        cachedSweepHealth = (health, now)
+        return health
+    }
 
     // MARK: - Round kinds
 
-    /// Events mode (POLLER_SAFETY_SWEEP_S): completion hints bring finished tasks to `toFetch`;
-    /// everything else waits for the next sweep, which observes every due task in a page or two.
-    private func safetyNetRound() {
-        let nextSweepAt = lastSweepAt + config.safetySweepInterval.milliseconds
-        guard now >= nextSweepAt else {
-            // Defer what fell due to the sweep instead of querying it on its own.
-            let due = tracker.takeDue(now: now, limit: Int.max)
-            for entry in due { tracker.reschedule(taskId: entry.taskId, dueAt: nextSweepAt, checks: entry.checks) }
+    /// The sweep is fresh, so the sweeper learns every task's status and stores it: the owner only
+    /// reads its due tasks' rows — final ones are forgotten, the others looked at again later
+    /// (a DashScope query only for a task nobody has seen for too long, the safety net).
+    private func trustedRound(_ due: [TaskTracker.Entry], health: SweepHealth) {
+        let states: [String: TaskRepository.CheckState]
+        do {
+            states = try database.with { try TaskRepository.checkStates($0, due.map(\.taskId)) }
+        } catch {
+            logger.warning("cannot read due tasks' rows; trying again shortly", metadata: [LogKey.error: "\(error)"])
+            for entry in due { tracker.reschedule(taskId: entry.taskId, dueAt: now + 1000, checks: entry.checks) }
             return
         }
-        let due = tracker.takeDue(now: now, limit: Int.max)
-        guard !due.isEmpty else { return }
-        sweepRound(due)
+        OutpaintingMetrics.ownerChecks(due.count, mode: "trusted_sweep")
+        let unseenAfter = health.unseenRecheckMs(unseenAfter: config.unseenRecheck)
+        var fallback: [TaskTracker.Entry] = []
+        var expired: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)] = []
+        for entry in due {
+            guard let state = states[entry.taskId], !state.status.isFinal else {
+                tracker.forget(entry.taskId)  // finished (the sweeper stored it), or deleted
+                continue
+            }
+            if now >= entry.deadlineAt {
+                expired.append((entry, .expire, nil))
+            } else if state.sinceSeenMilliseconds >= unseenAfter {
+                fallback.append(entry)
+            } else {
+                let gap = config.backoff.longestGapMilliseconds(status: state.status)
+                let jittered = Int64(Double(gap) * (1 - config.backoff.jitter * Double.random(in: 0..<1)))
+                tracker.reschedule(taskId: entry.taskId, dueAt: now + jittered, checks: entry.checks, status: state.status)
+            }
+        }
+        persist(expired)
+        if !fallback.isEmpty {
+            OutpaintingMetrics.ownerChecks(fallback.count, mode: "fallback")
+            singlesRound(fallback)
+        }
     }
 
     /// One single-task query per due task.
@@ -48,69 +76,19 @@ extension PollerEngine {
         let started = ContinuousClock.now
         let results = querySingles(go)
         let queried = ContinuousClock.now
-        conclude(queried: Array(zip(go, results)), listed: [])
+        conclude(queried: Array(zip(go, results)))
         logger.debug("round stored", metadata: ["tasks": "\(go.count)", "query_ms": "\((queried - started).milliseconds)",
                                                 "store_ms": "\((ContinuousClock.now - queried).milliseconds)"])
     }
 
-    /// Single queries for the tasks waiting in `toFetch` (in flight since a sweep saw them), as
-    /// many as the bucket grants now; the rest wait for the next round.
+    /// Single queries for the tasks waiting in `toFetch` (a completion hint named them), as many as
+    /// the bucket grants now; the rest wait for the next round.
     private func fetchRound() {
         let granted = takeTokens(min(toFetch.count, config.roundMax))
         guard granted > 0 else { return }
         let go = Array(toFetch.prefix(granted))
         toFetch.removeFirst(granted)
-        conclude(queried: Array(zip(go, querySingles(go))), listed: [])
-    }
-
-    /// A list sweep over every followed task's time window: due tasks it shows running are
-    /// rescheduled without a query of their own; those it shows finished (due or not: found early)
-    /// and due ones it did not see are queued for single queries, which have priority over the
-    /// next sweep.
-    private func sweepRound(_ due: [TaskTracker.Entry]) {
-        guard takeTokens(1) == 1 else { return putBack(due) }
-        lastSweepAt = now
-        let window = RoundPlanner.window(createdAt: due.map(\.createdAtEpochMs) + [tracker.oldestCreatedAtEpochMs ?? 0],
-                                         nowEpochMs: nowEpochMs)
-        let start = DashScopeTime.filterTime(Double(window.start) / 1000)
-        let end = DashScopeTime.filterTime(Double(window.end) / 1000)
-        statistics.listQueries.add(1, ordering: .relaxed)
-        let first: DashScopeListPage
-        do {
-            first = try listClient.list(startTime: start, endTime: end, status: nil, pageNo: 1, pageSize: RoundPlanner.pageSize)
-        } catch {
-            logger.warning("list query failed; falling back to single queries", metadata: [LogKey.error: "\(error)"])
-            if error.kind == .throttled { reportThrottled(error) }
-            return putBack(due)
-        }
-        var seen: [String: TaskStatus] = [:]
-        for entry in first.entries { seen[entry.taskId] = entry.status }
-        let morePages = max(first.totalPages - 1, 0)
-        if morePages > 0 {
-            let granted = takeTokens(morePages)
-            let pages: [@Sendable (inout DashScopeClient) -> Result<DashScopeListPage, DashScopeError>] = (0..<granted).map { i in
-                { client in Result { () throws(DashScopeError) in
-                    try client.list(startTime: start, endTime: end, status: nil, pageNo: i + 2, pageSize: RoundPlanner.pageSize)
-                } }
-            }
-            for result in queries.runAll(pages) {
-                statistics.listQueries.add(1, ordering: .relaxed)
-                switch result {
-                case .success(let page): for entry in page.entries { seen[entry.taskId] = entry.status }
-                case .failure(let error): if error.kind == .throttled { reportThrottled(error) }
-                }
-            }
-        }
-        lastSweepPages = max(first.totalPages, 1)
-
-        let dueIDs = Set(due.map(\.taskId))
-        let outcome = RoundPlanner.classify(due: due.map(\.taskId), waiting: tracker.waitingTaskIDs, seen: seen)
-        let byID = Dictionary(uniqueKeysWithValues: due.map { ($0.taskId, $0) })
-        toFetch += (outcome.fetch + outcome.unseen).compactMap { byID[$0] }
-        toFetch += tracker.take(taskIds: outcome.fetch.filter { !dueIDs.contains($0) })
-        let listed = outcome.stillRunning.compactMap { id, status in byID[id].map { ($0, status) } }
-        conclude(queried: [], listed: listed)
-        if !toFetch.isEmpty { fetchRound() }
+        conclude(queried: Array(zip(go, querySingles(go))))
     }
 
     // MARK: - Queries and budget
@@ -164,27 +142,20 @@ extension PollerEngine {
 
     // MARK: - Decide, store, reschedule
 
-    private func conclude(queried: [(TaskTracker.Entry, Result<DashScopeTaskView, DashScopeError>)],
-                          listed: [(TaskTracker.Entry, TaskStatus)]) {
+    private func conclude(queried: [(TaskTracker.Entry, Result<DashScopeTaskView, DashScopeError>)]) {
         let at = now
-        for entry in queried.map(\.0) + listed.map(\.0) { OutpaintingMetrics.checkLateness(.milliseconds(at - entry.dueAt)) }
+        for entry in queried.map(\.0) { OutpaintingMetrics.checkLateness(.milliseconds(at - entry.dueAt)) }
         var decisions: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)] = []
         var throttle: DashScopeError?
         for (entry, result) in queried {
-            let decision = CheckDecision.decide(checks: entry.checks, deadlineAt: entry.deadlineAt, now: at, result: result,
-                                                backoff: config.backoff, random: Double.random(in: 0..<1))
+            let decision = CheckDecision.decide(checks: entry.checks, lastStatus: entry.status, deadlineAt: entry.deadlineAt,
+                                                now: at, result: result, backoff: config.backoff, random: Double.random(in: 0..<1))
             if case .failure(let error) = result {
                 if error.kind == .throttled { throttle = error } else {
                     logger.warning("status query failed", metadata: [LogKey.taskID: "\(entry.taskId)", LogKey.error: "\(error)"])
                 }
             }
             decisions.append((entry, decision, try? result.get()))
-        }
-        for (entry, status) in listed {
-            let view = DashScopeTaskView(taskId: entry.taskId, status: status)
-            let decision = CheckDecision.decide(checks: entry.checks, deadlineAt: entry.deadlineAt, now: at, result: .success(view),
-                                                backoff: config.backoff, random: Double.random(in: 0..<1))
-            decisions.append((entry, decision, view))
         }
         if let throttle { reportThrottled(throttle) }
         persist(decisions)
@@ -195,13 +166,13 @@ extension PollerEngine {
         guard !decisions.isEmpty else { return }
         do {
             try database.transaction { connection in
-                var observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)] = []
+                var observations: [TaskRepository.Observation] = []
                 for (entry, decision, view) in decisions.sorted(by: { $0.0.taskId < $1.0.taskId }) {
                     switch decision {
                     case .finished:
-                        observations.append((view!, nil))
-                    case .stillRunning(_, let next):
-                        observations.append((view!, Int(next)))
+                        observations.append(TaskRepository.Observation(view: view!))
+                    case .stillRunning(_, let next, _):
+                        observations.append(TaskRepository.Observation(view: view!, nextCheckInMilliseconds: Int(next)))
                     case .expire:
                         try TaskRepository.expire(connection, taskId: entry.taskId,
                                                   reason: "任务超时：超过 \(config.taskDeadline.milliseconds / 60_000) 分钟仍未完成")
@@ -234,8 +205,8 @@ extension PollerEngine {
                 tracker.forget(entry.taskId)
                 OutpaintingMetrics.taskFinished(TaskStatus.unknown.rawValue)
                 logger.warning("task past its deadline; marked UNKNOWN", metadata: [LogKey.taskID: "\(entry.taskId)"])
-            case .stillRunning(_, let next):
-                tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: entry.checks + 1)
+            case .stillRunning(let status, let next, let checks):
+                tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: checks, status: status)
             case .retryLater(let delay, _):
                 tracker.reschedule(taskId: entry.taskId, dueAt: at + delay, checks: entry.checks)
             }

@@ -25,8 +25,6 @@ final class PollerEngine {
     let producer: KafkaProducer
     /// Owned threads, each with its own DashScope client, for a round's concurrent queries.
     let queries: BlockingExecutor<DashScopeClient>
-    /// The engine thread's own client for list-query pages.
-    let listClient: DashScopeClient
     let database: MySQLSession
     let logger: Logger
     let quotaKey: String
@@ -37,11 +35,10 @@ final class PollerEngine {
     var pending: [KafkaMessage] = []
     /// Fetching is paused while `pending` is full.
     var paused = false
-    /// Pages the last list sweep needed: the cost estimate for the next one.
-    var lastSweepPages = 1
-    var lastSweepAt: Int64 = .min / 2
-    /// Tasks (in flight) waiting for a single query: a sweep showed them finished, or missed them.
+    /// Tasks (in flight) waiting for a single query: a completion hint named them.
     var toFetch: [TaskTracker.Entry] = []
+    /// The account sweep's freshness, as last read (monotonic ms).
+    var cachedSweepHealth: (health: SweepHealth, at: Int64)?
     /// When the shared bucket said to come back (monotonic ms).
     var quotaRetryAt: Int64 = 0
     let epoch = ContinuousClock.now
@@ -60,7 +57,6 @@ final class PollerEngine {
         self.consumer = try makeConsumer()
         self.producer = producer
         self.queries = queries
-        self.listClient = DashScopeClient(configuration: config.dashScope)
         self.database = database
         self.logger = logger
         self.quotaKey = QuotaRepository.quotaKey(apiKey: config.dashScope.apiKey)
@@ -208,8 +204,9 @@ final class PollerEngine {
         let start = now
         for (i, task) in loaded.enumerated() {
             let spread = loaded.count > 1 ? config.backoff.firstCheck.milliseconds * Int64(i) / Int64(loaded.count) : 0
-            tracker.follow(taskId: task.taskId, partition: partition, dueAt: start + spread, checks: task.retryCount,
-                           deadlineAt: deadline(ageSeconds: task.ageSeconds), createdAtEpochMs: task.createdAtEpochMilliseconds)
+            tracker.follow(taskId: task.taskId, partition: partition, dueAt: start + spread, checks: 0,
+                           deadlineAt: deadline(ageSeconds: task.ageSeconds), createdAtEpochMs: task.createdAtEpochMilliseconds,
+                           status: task.status)
         }
         // Give the pages' transient buffers back to the system: RSS is a budget (100,000 tasks ≤ 100 MB).
         SystemMemory.returnFreedMemory()
@@ -258,8 +255,8 @@ final class PollerEngine {
             // in a backlog has already served (part of) that delay.
             let waited = max(startEpochMs - record.createdAtEpochMilliseconds, 0)
             tracker.follow(taskId: record.taskId, partition: task.partition, dueAt: start + max(Int64(firstCheck) - waited, 0),
-                           checks: record.retryCount, deadlineAt: deadline(ageSeconds: record.ageSeconds),
-                           createdAtEpochMs: record.createdAtEpochMilliseconds)
+                           checks: 0, deadlineAt: deadline(ageSeconds: record.ageSeconds),
+                           createdAtEpochMs: record.createdAtEpochMilliseconds, status: record.status)
         }
         // A hinted task is fetched at once (the fetch queue goes before any sweep), not merely made due.
         let hinted = tracker.take(taskIds: batch.hints)
@@ -317,4 +314,7 @@ final class PollerStatistics: Sendable {
     let finished = Atomic<Int>(0)
     let deadLettered = Atomic<Int>(0)
     let requeued = Atomic<Int>(0)
+    /// Whether this instance holds the account's sweeper lease, and its successful RUNNING sweeps.
+    let sweeperHolding = Atomic<Bool>(false)
+    let sweeps = Atomic<Int>(0)
 }

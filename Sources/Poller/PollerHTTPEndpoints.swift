@@ -32,6 +32,8 @@ enum PollerHTTPEndpoints {
             ("last_loop_ms_ago", last > 0 ? .int(sinceMs) : .null),
             ("partitions", .int(Int64(statistics.partitions.load(ordering: .relaxed)))),
             ("followed", .int(Int64(statistics.followed.load(ordering: .relaxed)))),
+            ("sweeper", .bool(statistics.sweeperHolding.load(ordering: .relaxed))),
+            ("sweeps", .int(Int64(statistics.sweeps.load(ordering: .relaxed)))),
         ]).serialized
         return Response(status: healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: body)))

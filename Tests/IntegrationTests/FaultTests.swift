@@ -64,7 +64,7 @@ struct FaultTests {
 
     @Test("DashScope misbehaves: 30% 429, 10% 500, slow and malformed answers")
     func dashScopeFaults() throws {
-        let tasks = try Stack.createTasks(30, durations: 1000...5000)
+        let tasks = try Stack.createTasks(20, durations: 1000...3000)
         let throttledBefore = try quotaThrottledCount()
         let restore = try Stack.simConfig(#"{"query_error_429_rate":0.3,"query_error_500_rate":0.1,"query_slow_rate":0.05,"slow_ms":4000,"query_malformed_rate":0.05}"#)
         defer { _ = try? Stack.simConfig(restore) }
@@ -111,7 +111,7 @@ struct FaultTests {
 
     @Test("three Poller instances; one is killed mid-run and the others take over its partitions")
     func instancesShareAndTakeOver() async throws {
-        let extra = try (1...2).map { try startExtraPoller(number: $0) }
+        let extra = try (1...2).map { try Stack.startExtraPoller(number: $0) }
         defer { extra.forEach { $0.process.terminate(); $0.process.waitUntilExit() } }
         // All three own partitions before the work starts, so the kill below takes work away.
         for poller in extra {
@@ -133,22 +133,6 @@ struct FaultTests {
         try Stack.withDatabase { try $0.query("SELECT COALESCE(SUM(throttledCount), 0) AS n FROM outpainting_query_quota").first?.int64("n") ?? 0 }
     }
 
-    /// A Poller instance beside the stack's, with its own /healthz (port 9400 + number).
-    private func startExtraPoller(number: Int) throws -> (process: Process, healthURL: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "scripts/stack.sh")
-        process.arguments = ["exec-poller"]
-        let address = "127.0.0.1:\(9400 + number)"
-        process.environment = ProcessInfo.processInfo.environment.merging(["POLLER_METRICS_ADDRESS": address]) { $1 }
-        let log = FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")
-            ?? { _ = FileManager.default.createFile(atPath: "\(Stack.runDir)/log/poller-extra.log", contents: nil)
-                 return FileHandle(forWritingAtPath: "\(Stack.runDir)/log/poller-extra.log")! }()
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return (process, "http://\(address)/healthz")
-    }
 }
 
 @Suite("poison messages and completion hints")

@@ -125,27 +125,47 @@ struct PipelineTests {
         #expect(other.code == 0 && other.data?["output"]?["taskId"]?.stringValue != firstID)
     }
 
-    @Test("concurrent get_task calls for one task make at most one live DashScope query")
-    func liveCheckCoalesced() throws {
+    @Test("get_task makes no live query while the sweep is fresh; when it is stale, 12 concurrent calls make at most one")
+    func liveCheckOnlyWhenStale() throws {
         let f = try Stack.fixture(durationMs: 60_000)
         let created = try Stack.create(cookie: f.ownerCookie, body: #"{"pictureId":\#(f.picture)}"#)
         let taskId = try #require(created.data?["output"]?["taskId"]?.stringValue)
-        // Let the Poller's first check pass, then make sure the row counts as not checked recently.
-        _ = Stack.eventually("the Poller's first check") { try Stack.row(taskId).flatMap { $0.retryCount >= 1 ? true : nil } }
-        try Stack.withDatabase {
-            try $0.execute("UPDATE out_painting_task SET lastCheckTime = NOW(3) - INTERVAL 1 HOUR WHERE taskId = ?", [.string(taskId)])
+        // The sweeper sees it RUNNING (a list sighting: no check counted).
+        _ = Stack.eventually("the sweeper to see the task running") { try Stack.row(taskId).flatMap { $0.status == .running ? true : nil } }
+        func markNotCheckedRecently() throws {
+            try Stack.withDatabase {
+                try $0.execute("UPDATE out_painting_task SET lastCheckTime = NOW(3) - INTERVAL 1 HOUR WHERE taskId = ?", [.string(taskId)])
+            }
         }
+        try markNotCheckedRecently()
+        let fresh = try Stack.row(taskId)?.retryCount ?? 0
+        #expect(try concurrently(12) { _ in try Stack.getTask(taskId, cookie: f.ownerCookie).code }.allSatisfy { $0 == 0 })
+        #expect(try Stack.row(taskId)?.retryCount == fresh, "a live check while the sweep is fresh")
+
+        // The list query fails: the sweep turns stale, get_task may check live again (once for 12 calls).
+        let restore = try Stack.simConfig(#"{"list_error_status":500}"#)
+        defer { _ = try? Stack.simConfig(restore) }
+        let staleAfter = Duration.milliseconds(Int64(Stack.env.string("POLLER_SWEEP_STALE_MS", default: "5000")) ?? 5000)
+        let key = QuotaRepository.quotaKey(apiKey: Stack.env.string("DASHSCOPE_API_KEY", default: "sk-local-dev"))
+        _ = Stack.eventually("the sweep to turn stale") {
+            try Stack.withDatabase { try SweeperRepository.health($0, key: key) }.isFresh(staleAfter: staleAfter) ? nil : true
+        }
+        try markNotCheckedRecently()
         let before = try Stack.row(taskId)?.retryCount ?? 0
-        let codes = try concurrently(12) { _ in try Stack.getTask(taskId, cookie: f.ownerCookie).code }
-        #expect(codes.allSatisfy { $0 == 0 })
-        // Each live check stores one observation (retryCount + 1); the Poller may add at most one more.
+        #expect(try concurrently(12) { _ in try Stack.getTask(taskId, cookie: f.ownerCookie).code }.allSatisfy { $0 == 0 })
+        // Each live check stores one observation (retryCount + 1); the owner's fallback may add at most one more.
         let after = try Stack.row(taskId)?.retryCount ?? 0
-        #expect(after - before <= 2, "\(after - before) checks for 12 concurrent get_task calls")
+        #expect(after - before >= 1 && after - before <= 2, "\(after - before) checks for 12 concurrent get_task calls")
+        _ = try Stack.simConfig(restore)
+        _ = Stack.eventually("the sweep to be fresh again") {
+            try Stack.withDatabase { try SweeperRepository.health($0, key: key) }.isFresh(staleAfter: staleAfter) ? true : nil
+        }
     }
 
     @Test("a stored task whose message never reached Kafka is found by the reconciler and followed")
     func orphanIsFollowed() throws {
-        let f = try Stack.fixture(durationMs: 500)
+        // Long enough that the reconciler adopts it before it ends (the sweeper would finish it anyway).
+        let f = try Stack.fixture(durationMs: 15_000)
         // What create_task does when the produce fails: DashScope accepted, the row is stored, no message.
         HTTPClient.initializeLibrary()
         let client = DashScopeClient(configuration: DashScopeConfiguration(baseURL: Stack.devServer + "/api/v1"))
@@ -153,7 +173,7 @@ struct PipelineTests {
         // DashScope's 2/s quota right after the paced creates of earlier tests: it retries.
         let accepted = Stack.eventually(timeout: .seconds(10), "DashScope to accept a direct create") { () -> DashScopeCreatedTask? in
             do {
-                return try client.create(imageURL: "\(Stack.devServer)/images/x.png?sim_duration_ms=500", parameters: OutPaintingParameters())
+                return try client.create(imageURL: "\(Stack.devServer)/images/x.png?sim_duration_ms=15000", parameters: OutPaintingParameters())
             } catch let error as DashScopeError where error.kind == .throttled {
                 return nil
             }
@@ -163,10 +183,14 @@ struct PipelineTests {
             try TaskRepository.insert($0, taskId: created.taskId, pictureId: f.picture, userId: f.owner, status: .pending,
                                       requestId: created.requestId, parameters: OutPaintingParameters())
         }
-        let row = Stack.eventually(timeout: .seconds(60), "the reconciler to adopt and finish the task") {
+        let adopted = Stack.eventually(timeout: .seconds(30), "the reconciler to adopt the task") {
+            try Stack.row(created.taskId).flatMap { $0.pollerPartition != nil ? $0 : nil }
+        }
+        #expect(adopted?.status.isFinal == false, "adopted while it still ran")
+        let row = Stack.eventually(timeout: .seconds(60), "the task to finish") {
             try Stack.row(created.taskId).flatMap { $0.status == .succeeded ? $0 : nil }
         }
-        #expect(row?.pollerPartition != nil)
+        #expect(row != nil)
     }
 }
 }

@@ -278,9 +278,7 @@ extension Stack {
 
     /// How many partitions the Poller answering /healthz at `url` owns.
     static func pollerPartitions(_ url: String) throws -> Int64? {
-        _ = initialized
-        let response = try HTTPClient().send(HTTPRequest(url: url, timeout: .seconds(3)))
-        return try JSONParser().parse(response.body)["partitions"]?.int64Value
+        try pollerHealth(url)["partitions"]?.int64Value
     }
 
     static func statuses(_ ids: [String]) throws -> [String: TaskStatus] {
@@ -303,6 +301,37 @@ extension Stack {
         let wrong = tasks.filter { final[$0.taskId] != $0.expected }
         #expect(wrong.isEmpty, "wrong final status: \(wrong.map { "\($0.taskId) \(String(describing: final[$0.taskId])) ≠ \($0.expected)" })",
                 sourceLocation: sourceLocation)
+    }
+}
+
+extension Stack {
+    /// A Poller instance beside the stack's (same environment), with its own /healthz on port
+    /// 9400 + `number`; its log goes to `.run/log/poller-extra.log`.
+    static func startExtraPoller(number: Int) throws -> (process: Process, healthURL: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "scripts/stack.sh")
+        process.arguments = ["exec-poller"]
+        let address = "127.0.0.1:\(9400 + number)"
+        process.environment = ProcessInfo.processInfo.environment.merging(["POLLER_METRICS_ADDRESS": address]) { $1 }
+        let path = "\(runDir)/log/poller-extra.log"
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        return (process, "http://\(address)/healthz")
+    }
+
+    /// A Poller's /healthz answer.
+    static func pollerHealth(_ url: String) throws -> JSONValue {
+        _ = initialized
+        return try JSONParser().parse(try HTTPClient().send(HTTPRequest(url: url, timeout: .seconds(3))).body)
+    }
+
+    /// The stack's own Poller's /healthz URL.
+    static var stackPollerHealthURL: String {
+        "http://\(env.string("POLLER_METRICS_ADDRESS", default: "127.0.0.1:9400"))/healthz"
     }
 }
 

@@ -35,41 +35,52 @@ struct SharedQuotaTests {
         #expect(q.rate == 7.5 && q.tokens == 0)
         for _ in 0..<10 { q.throttle() }
         #expect(q.rate == 1.5)
-        q = q.advanced(by: 4)
-        #expect(q.rate == 1.5 + 15 * 0.05 * 4)
-        q = q.advanced(by: 60)
-        #expect(q.rate == 15)
-    }
-}
-
-@Suite("the round planner")
-struct RoundPlannerTests {
-    @Test("a sweep is used only when it costs less than one query per due task")
-    func choice() {
-        #expect(!RoundPlanner.useListSweep(dueCount: 1, expectedPages: 1))
-        #expect(RoundPlanner.useListSweep(dueCount: 2, expectedPages: 1))
-        #expect(!RoundPlanner.useListSweep(dueCount: 3, expectedPages: 3))
-        #expect(RoundPlanner.useListSweep(dueCount: 40, expectedPages: 3))
+        q = q.advanced(by: 600)
+        #expect(q.rate == 15 && q.ceiling == nil)
     }
 
-    @Test("the window covers the oldest task with slack, at most 24 h")
-    func window() {
-        let now: Int64 = 100 * 86_400_000
-        let w = RoundPlanner.window(createdAt: [now - 60_000, now - 5_000, 0], nowEpochMs: now)
-        #expect(w.start == now - 60_000 - RoundPlanner.windowSlackBeforeMs)
-        #expect(w.end == now + RoundPlanner.windowSlackAfterMs)
-        let old = RoundPlanner.window(createdAt: [now - 3 * 86_400_000], nowEpochMs: now)
-        #expect(old.end - old.start == RoundPlanner.maximumWindowMs)
+    @Test("the rate a 429 came at is a ceiling: quick recovery below it, a slow probe above it, relaxing over minutes")
+    func ceiling() {
+        var q = SharedQuota(accountQPS: 20)  // rate 15, burst 4
+        q.throttle()
+        #expect(q.ceiling == 13.5 && q.rate == 7.5)
+        #expect(q.currentBurst == 2, "the burst shrinks with the rate")
+        q = q.advanced(by: 4)  // 5 % of 15 per second: +3 → 10.5, under the (relaxing) ceiling
+        #expect(abs(q.rate - 10.5) < 1e-9)
+        q = q.advanced(by: 10)  // up to the ceiling quickly, not past it
+        #expect(q.rate <= q.ceiling! + 1e-9 && q.rate > 13.5)
+        let atCeiling = q.rate
+        q = q.advanced(by: 10)  // above it: 0.2 % of 15 per second
+        #expect(abs(q.rate - (atCeiling + 15 * 0.002 * 10)) < 1e-9)
+        q = q.advanced(by: 100)  // two minutes without a 429: the ceiling is forgotten
+        #expect(q.ceiling == nil)
     }
 
-    @Test("after a sweep: finished ones are fetched (due or not), running ones need no query, unseen ones do")
-    func classify() {
-        let outcome = RoundPlanner.classify(
-            due: ["done", "running", "pending", "missing"], waiting: ["earlyDone", "stillWaiting"],
-            seen: ["done": .succeeded, "running": .running, "pending": .pending, "earlyDone": .failed, "stillWaiting": .running])
-        #expect(outcome.fetch == ["done", "earlyDone"])
-        #expect(outcome.stillRunning.map(\.0) == ["running", "pending"])
-        #expect(outcome.unseen == ["missing"])
+    @Test("an account that allows half the configured rate: under full load a 429 comes rarely")
+    func halfRateAccount() {
+        // A sliding one-second window of 10 queries, while the bucket is configured for 20/s and
+        // asked for more than it gives: count 429s per query over ten minutes in 10 ms steps.
+        var q = SharedQuota(accountQPS: 20)
+        var window: [Double] = [], sent = 0, throttled = 0, blockedUntil = 0.0
+        for step in 0..<60_000 {
+            let t = Double(step) / 100
+            q = q.advanced(by: 0.01)
+            guard t >= blockedUntil else { continue }
+            let granted = q.take(5)
+            for _ in 0..<granted {
+                window.removeAll { $0 <= t - 1 }
+                sent += 1
+                if window.count >= 10 {
+                    throttled += 1
+                    q.throttle()
+                    blockedUntil = t + 2
+                    break
+                }
+                window.append(t)
+            }
+        }
+        #expect(sent > 4000, "the bucket keeps using most of what the account allows: \(sent) in 600 s")
+        #expect(Double(throttled) / Double(sent) <= 0.01, "\(throttled) 429s of \(sent) queries")
     }
 }
 

@@ -107,8 +107,25 @@ struct CheckDecisionTests {
         for s in [TaskStatus.succeeded, .failed, .canceled, .unknown] {
             #expect(CheckDecision.decide(checks: 0, deadlineAt: 10, now: 0, result: view(s), backoff: schedule, random: 0) == .finished(s))
         }
-        #expect(CheckDecision.decide(checks: 2, deadlineAt: 10_000, now: 0, result: view(.running), backoff: schedule, random: 0)
-                == .stillRunning(.running, nextInMilliseconds: 4000))
+        #expect(CheckDecision.decide(checks: 2, lastStatus: .running, deadlineAt: 10_000, now: 0, result: view(.running),
+                                     backoff: schedule, random: 0)
+                == .stillRunning(.running, nextInMilliseconds: 4000, checks: 3))
+    }
+
+    @Test("status-aware: PENDING is asked about rarely; a task that starts RUNNING begins a fresh schedule")
+    func statusAware() {
+        let s = BackoffSchedule(initial: .seconds(1), multiplier: 2, cap: .seconds(8), pendingInitial: .seconds(5),
+                                pendingCap: .seconds(30), jitter: 0)
+        let pending = (1...4).map { s.delayMilliseconds(afterChecks: $0, status: .pending, random: 0) }
+        #expect(pending == [5000, 10_000, 20_000, 30_000])
+        // Six checks while PENDING, then it is seen RUNNING: the running schedule starts at its first step.
+        #expect(CheckDecision.decide(checks: 6, lastStatus: .pending, deadlineAt: 1_000_000, now: 0, result: view(.running),
+                                     backoff: s, random: 0)
+                == .stillRunning(.running, nextInMilliseconds: 1000, checks: 1))
+        #expect(CheckDecision.decide(checks: 6, lastStatus: .pending, deadlineAt: 1_000_000, now: 0, result: view(.pending),
+                                     backoff: s, random: 0)
+                == .stillRunning(.pending, nextInMilliseconds: 30_000, checks: 7))
+        #expect(s.longestGapMilliseconds(status: .pending) == 30_000 && s.longestGapMilliseconds(status: .running) == 8000)
     }
 
     @Test("past the deadline a running task expires; a final answer still wins")
@@ -120,11 +137,11 @@ struct CheckDecisionTests {
 
     @Test("429 waits at least the throttle pause (or Retry-After); other errors back off")
     func failures() {
-        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.throttled), backoff: schedule, random: 0)
+        #expect(CheckDecision.decide(checks: 0, lastStatus: .running, deadlineAt: 10_000, now: 0, result: failure(.throttled), backoff: schedule, random: 0)
                 == .retryLater(inMilliseconds: 2000, throttled: true))
-        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.throttled, retryAfter: 7), backoff: schedule, random: 0)
+        #expect(CheckDecision.decide(checks: 0, lastStatus: .running, deadlineAt: 10_000, now: 0, result: failure(.throttled, retryAfter: 7), backoff: schedule, random: 0)
                 == .retryLater(inMilliseconds: 7000, throttled: true))
-        #expect(CheckDecision.decide(checks: 0, deadlineAt: 10_000, now: 0, result: failure(.server), backoff: schedule, random: 0)
+        #expect(CheckDecision.decide(checks: 0, lastStatus: .running, deadlineAt: 10_000, now: 0, result: failure(.server), backoff: schedule, random: 0)
                 == .retryLater(inMilliseconds: 1000, throttled: false))
     }
 }

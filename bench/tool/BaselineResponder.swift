@@ -21,6 +21,9 @@ struct BaselineResponderCommand: AsyncParsableCommand {
     @Option(help: "Worker threads (as ours).")
     var workers = 16
 
+    @Flag(inversion: .prefixedNo, help: "get_task queries DashScope live while the task is not final (the original); off for the SDK site, whose backend waits with the SDK.")
+    var liveCheck = true
+
     func run() async throws {
         let env = EnvironmentReader.process
         let logger = LoggingSetup.bootstrap(label: "outpainting.baseline.responder", environment: env)
@@ -34,11 +37,11 @@ struct BaselineResponderCommand: AsyncParsableCommand {
         let login = LoginVerifier(url: env.string("LOGIN_URL", default: "http://127.0.0.1:8089/api/user/get/login"),
                                   timeout: .seconds(2), ttl: .seconds(5), capacity: 10_000)
         let server = try FastCGIServer<BaselineWorker>(address: address, logger: logger)
-        let topic = self.topic
+        let topic = self.topic, liveCheck = self.liveCheck
         server.start(workers: workers, maxBodyBytes: 64 * 1024,
                      makeResources: { BaselineWorker(mysql: mysql, dashScope: dashScope, logger: logger) },
                      handler: { request, worker in
-                         BaselineEndpoints(login: login, producer: producer, topic: topic, logger: logger).handle(request, worker: worker)
+                         BaselineEndpoints(login: login, producer: producer, topic: topic, liveCheck: liveCheck, logger: logger).handle(request, worker: worker)
                      })
         logger.info("baseline responder started", metadata: ["listen": "\(listen)"])
         try? await gracefulShutdown()
@@ -62,6 +65,7 @@ struct BaselineEndpoints {
     let login: LoginVerifier
     let producer: KafkaProducer
     let topic: String
+    let liveCheck: Bool
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, worker: BaselineWorker) -> FastCGIResponse {
@@ -108,7 +112,7 @@ struct BaselineEndpoints {
             throw BusinessError(.notFound, "任务不存在")
         }
         guard record.userId == user.id || user.isAdmin else { throw BusinessError(.noAuth) }
-        if !record.status.isFinal, let view = try? worker.dashScope.task(taskId) {
+        if liveCheck, !record.status.isFinal, let view = try? worker.dashScope.task(taskId) {
             record = try worker.database.with { connection in
                 try TaskRepository.applyObservation(connection, view, nextCheckInMilliseconds: nil)
                 return try TaskRepository.find(connection, taskId: taskId) ?? record

@@ -11,5 +11,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpainting-bench",
         abstract: "Benchmark tools: the original design as a baseline, task seeding, the simulated site load.",
-        subcommands: [BaselineConsumerCommand.self, BaselineResponderCommand.self, SeedCommand.self, SiteLoadCommand.self])
+        subcommands: [BaselineConsumerCommand.self, BaselineResponderCommand.self, SDKWaiterCommand.self, SeedCommand.self,
+                      SiteLoadCommand.self])
 }

@@ -65,7 +65,8 @@ public final class DashScopeClient {
         guard case .array(let data)? = json["data"] else { throw Self.malformed("list answer without data", json) }
         let entries = data.compactMap { item -> DashScopeListEntry? in
             guard let id = item["task_id"]?.stringValue, let s = item["status"]?.stringValue else { return nil }
-            return DashScopeListEntry(taskId: id, status: TaskStatus(rawValue: s) ?? .running)
+            return DashScopeListEntry(taskId: id, status: TaskStatus(rawValue: s) ?? .running,
+                                      submittedAtEpochMs: item["gmt_create"]?.int64Value)
         }
         return DashScopeListPage(entries: entries,
                                  total: json["total"]?.int64Value.map { Int($0) } ?? entries.count,

@@ -65,6 +65,8 @@ public struct DashScopeCreatedTask: Sendable, Equatable {
 public struct DashScopeListEntry: Sendable, Equatable {
     public let taskId: String
     public let status: TaskStatus
+    /// `gmt_create`: when DashScope accepted the task (epoch ms), if the page says.
+    public var submittedAtEpochMs: Int64? = nil
 }
 
 /// One page of `GET /tasks`.

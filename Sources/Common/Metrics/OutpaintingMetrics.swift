@@ -69,6 +69,29 @@ public enum OutpaintingMetrics {
     /// Actual check time − planned check time.
     public static func checkLateness(_ duration: Duration) { Timer(label: "outpainting_check_lateness_seconds").record(duration: max(duration, .zero)) }
 
+    // MARK: - Sweeper
+
+    /// 1 while this instance holds the account's sweeper lease.
+    public static func sweeperHolding(_ holding: Bool) { Gauge(label: "outpainting_sweeper_holding").record(holding ? 1 : 0) }
+
+    /// This instance took the sweeper lease (an alert watches it changing hands too often).
+    public static func sweeperAcquired() { Counter(label: "outpainting_sweeper_acquired_total").increment() }
+
+    /// The RUNNING sweep's interval from the budget.
+    public static func sweepInterval(_ interval: Duration) {
+        Gauge(label: "outpainting_sweep_interval_seconds").record(Double(interval.milliseconds) / 1000)
+    }
+
+    /// Single GETs the sweeper made (tasks that left RUNNING, suspects, unseen ones, rechecks).
+    public static func sweeperFetches(_ count: Int) {
+        Counter(label: "outpainting_sweeper_fetches_total").increment(by: count)
+    }
+
+    /// A Poller instance checks a due task by itself: mode trusted_sweep (a MySQL read) | fallback (a DashScope query).
+    public static func ownerChecks(_ count: Int, mode: String) {
+        Counter(label: "outpainting_owner_checks_total", dimensions: [("mode", mode)]).increment(by: count)
+    }
+
     /// DashScope's end_time → the row's final write.
     public static func detectionDelay(_ duration: Duration) { Timer(label: "outpainting_detection_delay_seconds").record(duration: max(duration, .zero)) }
 }

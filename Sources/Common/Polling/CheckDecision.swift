@@ -2,8 +2,9 @@
 public enum CheckDecision: Sendable, Equatable {
     /// DashScope reports a final status: store it and stop following.
     case finished(TaskStatus)
-    /// Still PENDING/RUNNING/SUSPENDED: store what was seen and check again after `inMilliseconds`.
-    case stillRunning(TaskStatus, nextInMilliseconds: Int64)
+    /// Still PENDING/RUNNING/SUSPENDED: store what was seen and check again after `inMilliseconds`;
+    /// `checks` is the count in this status (a task that moved from PENDING to RUNNING starts at 1).
+    case stillRunning(TaskStatus, nextInMilliseconds: Int64, checks: Int)
     /// The query failed: check again later without counting it as a check.
     case retryLater(inMilliseconds: Int64, throttled: Bool)
     /// Past the task's deadline and still not final: give up (stored as UNKNOWN).
@@ -12,17 +13,22 @@ public enum CheckDecision: Sendable, Equatable {
     /// Pauses after a failed query: 429 waits at least this long (quota windows are one second).
     public static let throttledPauseMilliseconds: Int64 = 2000
 
-    public static func decide(checks: Int, deadlineAt: Int64, now: Int64,
+    /// - Parameters:
+    ///   - checks: checks made while the task was in `lastStatus`.
+    public static func decide(checks: Int, lastStatus: TaskStatus = .pending, deadlineAt: Int64, now: Int64,
                               result: Result<DashScopeTaskView, DashScopeError>,
                               backoff: BackoffSchedule, random: Double) -> CheckDecision {
         switch result {
         case .success(let view):
             if view.status.isFinal { return .finished(view.status) }
             if now >= deadlineAt { return .expire }
-            return .stillRunning(view.status, nextInMilliseconds: backoff.delayMilliseconds(afterChecks: checks + 1, random: random))
+            let inStatus = view.status == lastStatus ? checks + 1 : 1
+            return .stillRunning(view.status, nextInMilliseconds: backoff.delayMilliseconds(afterChecks: inStatus, status: view.status,
+                                                                                            random: random),
+                                 checks: inStatus)
         case .failure(let error):
             if now >= deadlineAt { return .expire }
-            let delay = backoff.delayMilliseconds(afterChecks: checks + 1, random: random)
+            let delay = backoff.delayMilliseconds(afterChecks: checks + 1, status: lastStatus, random: random)
             if error.kind == .throttled {
                 let retryAfter = error.retryAfterSeconds.map { Int64($0 * 1000) } ?? 0
                 return .retryLater(inMilliseconds: max(delay, throttledPauseMilliseconds, retryAfter), throttled: true)

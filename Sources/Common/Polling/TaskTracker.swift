@@ -10,8 +10,11 @@ public struct TaskTracker: Sendable {
         public let taskId: String
         public let partition: Int32
         public internal(set) var dueAt: Int64
-        /// Checks made so far (by anyone), which drives the back-off.
+        /// Checks made in the current status, which drive the back-off (a task that starts
+        /// RUNNING begins a fresh schedule).
         public internal(set) var checks: Int
+        /// The status last seen (PENDING until seen otherwise).
+        public internal(set) var status: TaskStatus
         /// After this instant the task is given up.
         public let deadlineAt: Int64
         /// When the task was created (epoch milliseconds), to place it in a list query's time window.
@@ -43,9 +46,9 @@ public struct TaskTracker: Sendable {
     /// - Returns: false when it was already followed.
     @discardableResult
     public mutating func follow(taskId: String, partition: Int32, dueAt: Int64, checks: Int, deadlineAt: Int64,
-                                createdAtEpochMs: Int64 = 0) -> Bool {
+                                createdAtEpochMs: Int64 = 0, status: TaskStatus = .pending) -> Bool {
         guard entries[taskId] == nil else { return false }
-        entries[taskId] = Entry(taskId: taskId, partition: partition, dueAt: dueAt, checks: checks,
+        entries[taskId] = Entry(taskId: taskId, partition: partition, dueAt: dueAt, checks: checks, status: status,
                                 deadlineAt: deadlineAt, createdAtEpochMs: createdAtEpochMs, inFlight: false)
         push(taskId, at: dueAt)
         return true
@@ -106,11 +109,12 @@ public struct TaskTracker: Sendable {
     /// Every followed task that is not in flight (for a list query's window and matching).
     public var waitingTaskIDs: [String] { entries.values.filter { !$0.inFlight }.map(\.taskId) }
 
-    /// Plans the next check of an in-flight task.
-    public mutating func reschedule(taskId: String, dueAt: Int64, checks: Int) {
+    /// Plans the next check of an in-flight task (`status`: what was seen, if anything).
+    public mutating func reschedule(taskId: String, dueAt: Int64, checks: Int, status: TaskStatus? = nil) {
         guard var entry = entries[taskId] else { return }
         entry.dueAt = dueAt
         entry.checks = checks
+        if let status { entry.status = status }
         entry.inFlight = false
         entries[taskId] = entry
         push(taskId, at: dueAt)

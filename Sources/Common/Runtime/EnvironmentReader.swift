@@ -56,10 +56,10 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
-    public func double(_ name: String, default defaultValue: Double) throws -> Double {
+    public func double(_ name: String, default defaultValue: Double, range: ClosedRange<Double>? = nil) throws -> Double {
         guard let text = raw(name) else { return defaultValue }
-        guard let value = Double(text), value.isFinite else {
-            throw InvalidValue(name: name, value: text, expected: "a number")
+        guard let value = Double(text), value.isFinite, range.map({ $0.contains(value) }) ?? true else {
+            throw InvalidValue(name: name, value: text, expected: range.map { "a number in \($0)" } ?? "a number")
         }
         return value
     }
@@ -76,6 +76,11 @@ public struct EnvironmentReader: Sendable {
     /// A duration in milliseconds (`NAME_MS` variables).
     public func milliseconds(_ name: String, default defaultValue: Int) throws -> Duration {
         .milliseconds(try int(name, default: defaultValue, range: 0...Int(Int32.max)))
+    }
+
+    /// A duration in milliseconds (`NAME_MS` variables), its default given as a duration.
+    public func milliseconds(_ name: String, default defaultValue: Duration) throws -> Duration {
+        try milliseconds(name, default: Int(defaultValue.milliseconds))
     }
 
     /// Every variable whose name starts with `prefix`, with the prefix removed, lower-cased and

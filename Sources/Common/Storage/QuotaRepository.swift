@@ -6,6 +6,8 @@ public enum QuotaRepository {
     public struct Grant: Sendable, Equatable {
         public let granted: Int
         public let retryInMilliseconds: Int64
+        /// The bucket's refill rate now (queries/s): what the account allows us at the moment.
+        public var rate: Double = 0
     }
 
     /// Identifies the account's row without storing the key: FNV-1a 64 of the key, hex.
@@ -26,7 +28,7 @@ public enum QuotaRepository {
             let granted = blockedMs > 0 ? 0 : next.take(wanted)
             try store(connection, key: key, next)
             let retry = blockedMs > 0 ? blockedMs : (granted == 0 ? next.millisecondsUntilNextToken : 0)
-            return Grant(granted: granted, retryInMilliseconds: retry)
+            return Grant(granted: granted, retryInMilliseconds: retry, rate: next.rate)
         }
     }
 
@@ -60,7 +62,7 @@ public enum QuotaRepository {
     private static func lockedState(_ connection: MySQLConnection, key: String,
                                     accountQPS: Double) throws -> (SharedQuota, blockedMs: Int64)? {
         let select = """
-            SELECT accountQPS, tokens, ratePerSecond, configuredRate, burst,
+            SELECT accountQPS, tokens, ratePerSecond, configuredRate, burst, ceilingRate, ceilingQuietSeconds,
                    GREATEST(TIMESTAMPDIFF(MICROSECOND, updatedAt, NOW(6)), 0) AS elapsedUs,
                    GREATEST(TIMESTAMPDIFF(MICROSECOND, NOW(6), blockedUntil), 0) AS blockedUs
             FROM outpainting_query_quota WHERE quotaKey = ? FOR UPDATE
@@ -80,13 +82,17 @@ public enum QuotaRepository {
         }
         guard let row else { return nil }
         var state = SharedQuota(tokens: Double(row["tokens"] ?? "0") ?? 0, rate: Double(row["ratePerSecond"] ?? "1") ?? 1,
-                                configuredRate: Double(row["configuredRate"] ?? "1") ?? 1, burst: Double(row["burst"] ?? "1") ?? 1)
+                                configuredRate: Double(row["configuredRate"] ?? "1") ?? 1, burst: Double(row["burst"] ?? "1") ?? 1,
+                                ceiling: row["ceilingRate"].flatMap(Double.init),
+                                quietSeconds: row["ceilingQuietSeconds"].flatMap(Double.init) ?? 0)
         let fresh = SharedQuota(accountQPS: max(Double(row["accountQPS"] ?? "") ?? accountQPS, 1))
         if state.configuredRate != fresh.configuredRate || state.burst != fresh.burst {
             state.configuredRate = fresh.configuredRate
             state.burst = fresh.burst
             state.rate = min(state.rate, fresh.configuredRate)
             state.tokens = min(state.tokens, fresh.burst)
+            // A new quota is a new account situation: what 429s taught about the old one is dropped.
+            state.ceiling = nil
         }
         let elapsed = Double(row.int64("elapsedUs") ?? 0) / 1_000_000
         return (state.advanced(by: elapsed), (row.int64("blockedUs") ?? 0) / 1000)
@@ -94,8 +100,11 @@ public enum QuotaRepository {
 
     private static func store(_ connection: MySQLConnection, key: String, _ state: SharedQuota) throws {
         try connection.execute("""
-            UPDATE outpainting_query_quota SET tokens = ?, ratePerSecond = ?, configuredRate = ?, burst = ?, updatedAt = NOW(6)
+            UPDATE outpainting_query_quota
+            SET tokens = ?, ratePerSecond = ?, configuredRate = ?, burst = ?, ceilingRate = ?, ceilingQuietSeconds = ?,
+                updatedAt = NOW(6)
             WHERE quotaKey = ?
-            """, [.double(state.tokens), .double(state.rate), .double(state.configuredRate), .double(state.burst), .string(key)])
+            """, [.double(state.tokens), .double(state.rate), .double(state.configuredRate), .double(state.burst),
+                  state.ceiling.map(MySQLValue.double) ?? .null, .double(state.quietSeconds), .string(key)])
     }
 }

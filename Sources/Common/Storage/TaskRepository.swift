@@ -67,6 +67,7 @@ public enum TaskRepository {
     /// loads in little memory.
     public struct OpenTask: Sendable, Equatable {
         public let taskId: String
+        public let status: TaskStatus
         public let retryCount: Int
         public let ageSeconds: Int64
         public let createdAtEpochMilliseconds: Int64
@@ -77,13 +78,14 @@ public enum TaskRepository {
     public static func openTasks(_ connection: MySQLConnection, partition: Int32, after taskId: String = "",
                                  limit: Int = 5000) throws -> [OpenTask] {
         try connection.query("""
-            SELECT taskId, retryCount, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds,
+            SELECT taskId, taskStatus, retryCount, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds,
                    CAST(UNIX_TIMESTAMP(createTime) * 1000 AS SIGNED) AS createdAtMs
             FROM out_painting_task
             WHERE pollerPartition = ? AND taskStatus NOT IN (\(finalList)) AND isDelete = 0 AND taskId > ?
             ORDER BY taskId LIMIT ?
             """, [.int(Int64(partition)), .string(taskId), .int(limit)]).map { row in
-            OpenTask(taskId: row["taskId"] ?? "", retryCount: row.int("retryCount") ?? 0,
+            OpenTask(taskId: row["taskId"] ?? "", status: row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) ?? .pending,
+                     retryCount: row.int("retryCount") ?? 0,
                      ageSeconds: row.int64("ageSeconds") ?? 0, createdAtEpochMilliseconds: row.int64("createdAtMs") ?? 0)
         }
     }
@@ -164,7 +166,23 @@ public enum TaskRepository {
     @discardableResult
     public static func applyObservation(_ connection: MySQLConnection, _ view: DashScopeTaskView,
                                         nextCheckInMilliseconds: Int?) throws -> Bool {
-        try applyObservations(connection, [(view, nextCheckInMilliseconds)]) > 0
+        try applyObservations(connection, [Observation(view: view, nextCheckInMilliseconds: nextCheckInMilliseconds)]) > 0
+    }
+
+    /// What DashScope said about one task, to store.
+    public struct Observation: Sendable {
+        public var view: DashScopeTaskView
+        /// When to ask again (nil: leave the planned time as it is).
+        public var nextCheckInMilliseconds: Int?
+        /// A single-task query counts in `retryCount`; a sighting in a list page only stamps the row
+        /// as seen (`lastCheckTime`).
+        public var countsAsCheck: Bool
+
+        public init(view: DashScopeTaskView, nextCheckInMilliseconds: Int? = nil, countsAsCheck: Bool = true) {
+            self.view = view
+            self.nextCheckInMilliseconds = nextCheckInMilliseconds
+            self.countsAsCheck = countsAsCheck
+        }
     }
 
     /// Observations per INSERT into the round's scratch table (shorter chunks are padded by
@@ -177,19 +195,18 @@ public enum TaskRepository {
     /// time was ~95 µs per task).
     /// - Returns: how many rows were updated (those not final yet).
     @discardableResult
-    public static func applyObservations(_ connection: MySQLConnection,
-                                         _ observations: [(view: DashScopeTaskView, nextCheckInMilliseconds: Int?)]) throws -> Int {
+    public static func applyObservations(_ connection: MySQLConnection, _ observations: [Observation]) throws -> Int {
         guard !observations.isEmpty else { return 0 }
         try connection.execute(unsafeSQL: """
             CREATE TEMPORARY TABLE IF NOT EXISTS outpainting_round_observation (
                 taskId VARCHAR(128) NOT NULL PRIMARY KEY, statusRank INT NOT NULL, taskStatus VARCHAR(32) NOT NULL,
                 outputImageUrl VARCHAR(1024) NULL, errorCode VARCHAR(128) NULL, errorMessage VARCHAR(1024) NULL,
                 submitTime VARCHAR(40) NULL, scheduledTime VARCHAR(40) NULL, endTime VARCHAR(40) NULL,
-                requestId VARCHAR(64) NULL, nextCheckUs BIGINT NOT NULL
+                requestId VARCHAR(64) NULL, nextCheckUs BIGINT NOT NULL, checkIncrement TINYINT NOT NULL
             ) COLLATE = utf8mb4_unicode_ci
             """)
         try connection.execute("DELETE FROM outpainting_round_observation")
-        let row = "(" + Array(repeating: "?", count: 11).joined(separator: ",") + ")"
+        let row = "(" + Array(repeating: "?", count: 12).joined(separator: ",") + ")"
         let insert = "INSERT IGNORE INTO outpainting_round_observation VALUES "
             + Array(repeating: row, count: observationChunk).joined(separator: ",")
         var start = 0
@@ -197,9 +214,10 @@ public enum TaskRepository {
             let chunk = observations[start..<min(start + observationChunk, observations.count)]
             start += observationChunk
             var values: [MySQLValue] = []
-            values.reserveCapacity(observationChunk * 11)
+            values.reserveCapacity(observationChunk * 12)
             for i in 0..<observationChunk {
-                let (view, next) = chunk[chunk.startIndex + min(i, chunk.count - 1)]
+                let observation = chunk[chunk.startIndex + min(i, chunk.count - 1)]
+                let view = observation.view, next = observation.nextCheckInMilliseconds
                 values += [
                     .string(view.taskId), .int(Int64(view.status.rank)), .string(view.status.rawValue),
                     .optional(view.outputImageUrl.map { String($0.prefix(1024)) }),
@@ -208,6 +226,7 @@ public enum TaskRepository {
                     .optional(view.submitTime), .optional(view.scheduledTime), .optional(view.endTime),
                     .optional(view.requestId.map { String($0.prefix(64)) }),
                     .int(next.map { Int64(max($0, 0)) * 1000 } ?? -1),
+                    .int(observation.countsAsCheck ? 1 : 0),
                 ]
             }
             try connection.execute(insert, values)
@@ -223,11 +242,84 @@ public enum TaskRepository {
                 t.scheduledTime = COALESCE(o.scheduledTime, t.scheduledTime),
                 t.endTime = COALESCE(o.endTime, t.endTime),
                 t.requestId = COALESCE(o.requestId, t.requestId),
-                t.retryCount = t.retryCount + 1,
+                t.retryCount = t.retryCount + o.checkIncrement,
                 t.lastCheckTime = NOW(3),
                 t.nextCheckTime = IF(o.nextCheckUs < 0, t.nextCheckTime, NOW(3) + INTERVAL o.nextCheckUs MICROSECOND)
             WHERE t.taskStatus NOT IN (\(finalList))
             """).affectedRows)
+    }
+
+    // MARK: - Sweeper and owners
+
+    /// Which of `ids` are our open tasks, with their stored status (ids of other applications of the
+    /// account, and our final tasks, are absent).
+    public static func openAmong(_ connection: MySQLConnection, _ ids: [String]) throws -> [String: TaskStatus] {
+        var found: [String: TaskStatus] = [:]
+        for chunk in padded(ids) {
+            for row in try connection.query("""
+                SELECT taskId, taskStatus FROM out_painting_task
+                WHERE taskId IN (\(idPlaceholders)) AND isDelete = 0 AND taskStatus NOT IN (\(finalList))
+                """, chunk.map(MySQLValue.string)) {
+                if let id = row["taskId"], let status = row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) { found[id] = status }
+            }
+        }
+        return found
+    }
+
+    /// Our open tasks stored RUNNING or SUSPENDED (the previous sweeper's last view).
+    public static func storedRunning(_ connection: MySQLConnection, limit: Int = 10_000) throws -> [String] {
+        try connection.query("""
+            SELECT taskId FROM out_painting_task WHERE taskStatus IN ('RUNNING', 'SUSPENDED') AND isDelete = 0 LIMIT ?
+            """, [.int(Int64(limit))]).compactMap { $0["taskId"] }
+    }
+
+    /// Our PENDING tasks created before `epochMs`, oldest first; with `notSeenSinceEpochMs`, only
+    /// those nobody saw (list or query) since then.
+    public static func pendingCreatedBefore(_ connection: MySQLConnection, epochMs: Int64, notSeenSinceEpochMs: Int64? = nil,
+                                            limit: Int) throws -> [String] {
+        try connection.query("""
+            SELECT taskId FROM out_painting_task
+            WHERE taskStatus = 'PENDING' AND isDelete = 0 AND createTime < FROM_UNIXTIME(?)
+              AND (? < 0 OR COALESCE(lastCheckTime, createTime) < FROM_UNIXTIME(?))
+            ORDER BY createTime LIMIT ?
+            """, [.double(Double(epochMs) / 1000), .int(notSeenSinceEpochMs ?? -1),
+                  .double(Double(max(notSeenSinceEpochMs ?? 0, 0)) / 1000), .int(Int64(limit))]).compactMap { $0["taskId"] }
+    }
+
+    /// A followed task's row as its owner needs it when the sweep is trusted.
+    public struct CheckState: Sendable, Equatable {
+        public let status: TaskStatus
+        public let retryCount: Int
+        /// Since anyone last saw the task (a query or a list page), or since its creation.
+        public let sinceSeenMilliseconds: Int64
+    }
+
+    /// The rows of `ids` (deleted or unknown ones are absent).
+    public static func checkStates(_ connection: MySQLConnection, _ ids: [String]) throws -> [String: CheckState] {
+        var found: [String: CheckState] = [:]
+        for chunk in padded(ids) {
+            for row in try connection.query("""
+                SELECT taskId, taskStatus, retryCount,
+                       TIMESTAMPDIFF(MICROSECOND, COALESCE(lastCheckTime, createTime), NOW(3)) AS sinceUs
+                FROM out_painting_task WHERE taskId IN (\(idPlaceholders)) AND isDelete = 0
+                """, chunk.map(MySQLValue.string)) {
+                guard let id = row["taskId"], let status = row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) else { continue }
+                found[id] = CheckState(status: status, retryCount: row.int("retryCount") ?? 0,
+                                       sinceSeenMilliseconds: max(row.int64("sinceUs") ?? 0, 0) / 1000)
+            }
+        }
+        return found
+    }
+
+    /// `IN (…)` lists of `claimChunk` ids: shorter chunks repeat their last id, so one prepared
+    /// statement serves every call.
+    static let idPlaceholders = Array(repeating: "?", count: claimChunk).joined(separator: ",")
+
+    static func padded(_ ids: [String]) -> [[String]] {
+        stride(from: 0, to: ids.count, by: claimChunk).map { start in
+            let chunk = ids[start..<min(start + claimChunk, ids.count)]
+            return (0..<claimChunk).map { chunk[chunk.startIndex + min($0, chunk.count - 1)] }
+        }
     }
 
     /// Ends a task the service gave up on (past its deadline) as UNKNOWN with a reason.
