@@ -6,7 +6,8 @@ SWIFT_BUILD_FLAGS ?=
 run: setup build
 	scripts/stack.sh run
 
-test: setup build
+test: setup
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	scripts/test.sh
 
 setup:
@@ -42,7 +43,9 @@ capacity:
 
 # Release binaries, migrations, nginx snippets, docs and systemd units under PREFIX (docs/operations.md).
 PREFIX ?= /usr/local
-install: setup
+# Only the build prerequisites: never the development stack (MariaDB server, nginx, Chromium, the test broker).
+install:
+	scripts/setup.sh --build-only
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh
 
 # W1–W5 side by side with the original design (bench/README.md); writes bench/results/. Uses its own

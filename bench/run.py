@@ -212,7 +212,7 @@ def w3_get_task():
         count_after = metrics_sum(NGINX + "/outpainting/metrics", "outpainting_responder_latency_seconds_count", 'endpoint="get_task"')
     finally:
         os.remove(static_path)
-        c_responder.terminate()
+        c_responder.kill()  # libfcgi catches SIGTERM (it only marks a shutdown for the next accept)
         c_responder.wait(timeout=10)
         if os.path.exists(c_socket):
             os.remove(c_socket)
@@ -272,7 +272,7 @@ W2_TRADEOFF_SHARES = [0.03, 0.07] if QUICK else [0.03, 0.07, 0.15, 0.30]
 # DashScope is not on loopback: every DashScope call of every system waits this long (real time).
 DASHSCOPE_LATENCY_MS = 60
 
-EVENT_URL = "http://127.0.0.1:8080/api/outpainting/dashscope-event?token=local-dev-hint-token-0123456789"
+EVENT_URL = "http://127.0.0.1:8080/api/outpainting/dashscope-event"  # the token goes in a header (DEVSERVER_EVENT_TOKEN)
 
 
 def w2_settings(events):
@@ -455,7 +455,7 @@ def w6_system(bench, system):
             time.sleep(W6_WINDOW_S)  # a fixed measuring window, not a wait for a condition
             after, t1 = sim_stats(), time.time()
             delays = w6_detection(user, t0)
-            point = {"in_flight": in_flight, "detection_p50_s": percentile(delays, 50), "detection_p99_s": percentile(delays, 99),
+            point = {"step": step, "in_flight": in_flight, "detection_p50_s": percentile(delays, 50), "detection_p99_s": percentile(delays, 99),
                      "finished_in_window": len(delays), "queries_per_s": (after["queries"] - before["queries"]) / (t1 - t0),
                      "throttled": after["throttled"] - before["throttled"],
                      "single_queries": after.get("single_queries", 0) - before.get("single_queries", 0),
@@ -474,7 +474,7 @@ def w6_capacity(bench):
     out = {"ours": w6_system(bench, "ours"), "original": w6_system(bench, "original"), "window_s": W6_WINDOW_S, "steps": W6_STEPS}
 
     def capacity(points):
-        good = [p["in_flight"] for p in points if p["detection_p50_s"] <= 1 and p["throttled"] == 0 and p["finished_in_window"] > 0]
+        good = [p["step"] for p in points if p["detection_p50_s"] <= 1 and p["throttled"] == 0 and p["finished_in_window"] > 0]
         return max(good) if good else 0
 
     out["ours_in_flight"], out["original_in_flight"] = capacity(out["ours"]), capacity(out["original"])
@@ -766,8 +766,10 @@ def main():
         return not ONLY or name in ONLY
 
     try:
-        # W3/W4 measure the responder itself: a large account without a submission quota to pace.
-        stack_up({"DASHSCOPE_CREATE_QPS": "0"})
+        # W3/W4 measure the responder itself: a large account without a submission quota to pace,
+        # and no per-user limits (W4 is one user creating as fast as the responder allows).
+        stack_up({"DASHSCOPE_CREATE_QPS": "0", "CREATE_USER_IN_PROGRESS": "0", "CREATE_USER_PER_MINUTE": "0",
+                  "CREATE_USER_PER_DAY": "0"})
         set_submission_pace(0)
         if wanted("w3"):
             summary["get_task"] = w3_get_task()

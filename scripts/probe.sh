@@ -5,6 +5,8 @@
 #   probe.sh wait NAME [SECONDS]   until ready or the deadline (default: the component's own, below);
 #                                  on failure prints "NAME not ready after Ns: <last error>" and exits 1
 #   probe.sh deadline NAME         the component's readiness deadline in seconds
+#   probe.sh check-all             every component at once (in parallel): exit 0 if all are ready, else
+#                                  print each one that is not (one line each) and exit 1
 #   probe.sh names                 the components, in start order
 # Ready means the component does its job, not that its process exists:
 #   mariadb       answers SELECT 1
@@ -92,8 +94,23 @@ wait_ready() {
   done
 }
 
+check_all() {
+  local name dir rc=0
+  dir="$(mktemp -d)"
+  for name in "${NAMES[@]}"; do
+    ( if out="$(check "$name")"; then :; else echo "$name not ready: $out" >"$dir/$name"; fi ) &
+  done
+  wait
+  for name in "${NAMES[@]}"; do
+    if [ -s "$dir/$name" ]; then cat "$dir/$name"; rc=1; fi
+  done
+  rm -rf "$dir"
+  return $rc
+}
+
 case "${1:-}" in
   check) check "${2:?component}" ;;
+  check-all) check_all ;;
   wait) wait_ready "${2:?component}" "${3:-}" ;;
   deadline) deadline "${2:?component}" ;;
   names) printf '%s\n' "${NAMES[@]}" ;;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the local stack and the tests need on a fresh Debian 12 machine.
+# Installs everything the local stack and the tests need on a fresh Debian 12 machine; with
+# --build-only just what building the programs needs (`make install` on a production host).
 # Idempotent: each step checks first and does nothing when its result is already there.
 #   - Debian packages (libfcgi, MariaDB Connector/C + server, nginx, curl, kcat, wrk, build deps)
 #   - librdkafka >= 2.1.2 built from Debian trixie's source package into /usr/local
@@ -14,12 +15,36 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 log() { printf '[setup] %s\n' "$*"; }
 
-APT_PACKAGES=(
-  pkg-config build-essential dpkg-dev ca-certificates
-  libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client nginx
-  libcurl4-openssl-dev kcat wrk curl chromium fonts-wqy-microhei
+# What building the programs needs (also on a production build host: `make install`).
+BUILD_PACKAGES=(
+  pkg-config build-essential dpkg-dev ca-certificates curl
+  libfcgi-dev default-libmysqlclient-dev libcurl4-openssl-dev
   libssl-dev libsasl2-dev libzstd-dev liblz4-dev zlib1g-dev
 )
+# DEV/TEST ONLY: the local stack (a MariaDB server, nginx, the test broker's tools, load and browser
+# tools). Never installed by `make install`.
+DEV_PACKAGES=(
+  mariadb-server mariadb-client nginx kcat wrk chromium fonts-wqy-microhei
+)
+MODE="all"
+DRY_RUN=0
+for arg in "$@"; do
+  case "$arg" in
+    --build-only) MODE="build" ;;
+    --bench) MODE="bench" ;;
+    --dry-run) DRY_RUN=1 ;;  # print what would be installed, install nothing
+    *) echo "usage: $0 [--build-only | --bench] [--dry-run]" >&2; exit 64 ;;
+  esac
+done
+APT_PACKAGES=("${BUILD_PACKAGES[@]}")
+[ "$MODE" = build ] || APT_PACKAGES+=("${DEV_PACKAGES[@]}")
+if [ "$DRY_RUN" -eq 1 ]; then
+  echo "debian: ${APT_PACKAGES[*]}"
+  echo "librdkafka: >= $RDKAFKA_MIN from source into /usr/local"
+  [ "$MODE" = build ] || echo "tansu: $TANSU_PKG into $TOOLS/venv"
+  [ "$MODE" != bench ] || echo "python3-matplotlib"
+  exit 0
+fi
 
 apt_ready=0
 apt_update_once() {
@@ -97,9 +122,9 @@ install_tansu() {
 
 install_debian_packages
 install_librdkafka
-install_tansu
+[ "$MODE" = build ] || install_tansu
 # make bench only: plots for bench/results (Debian's matplotlib).
-if [ "${1:-}" = "--bench" ]; then
+if [ "$MODE" = bench ]; then
   if python3 -c "import matplotlib" 2>/dev/null; then log "matplotlib: present"; else
     apt_update_once
     log "installing python3-matplotlib (make bench)"

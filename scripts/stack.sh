@@ -63,14 +63,17 @@ up_mariadb() {
     mariadb-install-db --user=root --datadir="$MARIADB_DIR/data" --auth-root-authentication-method=normal \
       >"$LOG/mariadb-install.log" 2>&1 || die "mariadb-install-db failed (see $LOG/mariadb-install.log)"
   fi
+  # The server settings Debian's package runs with (/etc/mysql/mariadb.conf.d/50-server.cnf:
+  # utf8mb4, utf8mb4_general_ci), given explicitly because --no-defaults keeps /etc/mysql's paths
+  # out; nothing of ours chooses a collation, so the tests run on what a host's server has.
   start mariadb mariadbd --no-defaults --user=root --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCK" \
     --pid-file="$MARIADB_DIR/mariadbd.pid" --port="$MYSQL_PORT" --bind-address="$MYSQL_HOST" \
-    --log-error="$LOG/mariadb-error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+    --log-error="$LOG/mariadb-error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci
   ready mariadb
   # The install creates anonymous ''@localhost users that shadow 'u'@'%': drop them, and create
   # the app user for both names 127.0.0.1 resolves to.
   mysql_root <<SQL
-CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE DATABASE IF NOT EXISTS \`$MYSQL_DATABASE\`;
 DELETE FROM mysql.global_priv WHERE User = '';
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD';
 CREATE USER IF NOT EXISTS '$MYSQL_USER'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PASSWORD';
@@ -150,6 +153,7 @@ up_nginx() {
       -e "s|@DEVSERVER_HOST@|$DEVSERVER_HOST|g" -e "s|@DEVSERVER_PORT@|$DEVSERVER_PORT|g" \
       "$REPO/nginx/local-stack.conf.template" >"$prefix/conf/nginx.conf"
   sed -e "s|fastcgi_pass outpainting_fcgi;|fastcgi_pass outpainting_fcgi_trusted;|" \
+      -e "s|REPLACE_WITH_TRUSTED_PARAM_SECRET|$TRUSTED_PARAM_SECRET|" \
       "$REPO/nginx/outpainting-trusted.conf" >"$prefix/conf/outpainting-trusted.local.conf"
   sed -e "s|fastcgi_pass outpainting_fcgi;|fastcgi_pass outpainting_baseline;|" \
       "$REPO/nginx/outpainting.conf" >"$prefix/conf/outpainting-baseline.local.conf"

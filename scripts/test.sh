@@ -27,4 +27,5 @@ trap finish EXIT
 
 scripts/stack.sh up
 rm -f "$results"
+# `make test` has built the tests; a plain run of this script builds what is missing.
 OUTPAINTING_INTEGRATION=1 swift test 2>&1 | tee "$results"

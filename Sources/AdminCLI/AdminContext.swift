@@ -23,9 +23,10 @@ struct AdminContext {
     var topic: String { env.string("KAFKA_TOPIC", default: "outpainting-task") }
     var deadLetterTopic: String { env.string("KAFKA_DLT_TOPIC", default: "\(topic)-dlt") }
     var groupID: String { env.string("KAFKA_GROUP_ID", default: "outpainting-poller") }
-    var bootstrapServers: String { env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092") }
+    var bootstrapServers: String { env.string("KAFKA_BOOTSTRAP_SERVERS", default: DeploymentProfile.devDefault(env, "127.0.0.1:19092")) }
 
     func mysql() throws -> MySQLConnection {
+        try DeploymentProfile.check(env, for: .admin)
         let configuration = try MySQLConfiguration.fromEnvironment(env)
         do {
             return try MySQLConnection(configuration)

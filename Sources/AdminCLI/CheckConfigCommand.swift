@@ -28,6 +28,13 @@ struct CheckConfigCommand: ParsableCommand {
                 checks.append(Check(name: name, ok: false, detail: "\(error)"))
             }
         }
+        check("profile") {
+            if DeploymentProfile.isDev(context.env) { return "OUTPAINTING_PROFILE=dev: the local stack's defaults apply (never in production)" }
+            try DeploymentProfile.check(context.env, for: .fcgi(loginMode: context.env.string("LOGIN_MODE", default: "cookie")))
+            let development = DeploymentProfile.developmentValues(context.env)
+            guard development.isEmpty else { throw CheckError("development values outside the dev profile: \(development.joined(separator: "; "))") }
+            return "production: every required variable is set, none points at the local stack"
+        }
         check("environment") {
             let mysql = try MySQLConfiguration.fromEnvironment(context.env)
             let dash = try DashScopeConfiguration.fromEnvironment(context.env)
@@ -68,7 +75,7 @@ struct CheckConfigCommand: ParsableCommand {
             }
         }
         check("login") {
-            let url = context.env.string("LOGIN_URL", default: "http://127.0.0.1:8089/api/user/get/login")
+            let url = context.env.string("LOGIN_URL", default: DeploymentProfile.devDefault(context.env, "http://127.0.0.1:8089/api/user/get/login"))
             let response = try HTTPClient().send(HTTPRequest(url: url, headers: [("Accept", "application/json")], timeout: .seconds(5)))
             guard response.status == 200 || response.status == 401, (try? JSONParser().parse(response.body))?["code"] != nil || response.status == 401 else {
                 throw CheckError("\(url) answered HTTP \(response.status) without the host's envelope")

@@ -6,9 +6,12 @@ import ServiceLifecycle
 /// Plays Aliyun EventBridge: when a simulated task finishes, POSTs a CloudEvent
 /// (`dashscope:System:AsyncTaskFinish`, DASHSCOPE.md §7) to the configured target URL.
 /// Like the real thing it is unsigned and best-effort (a failed delivery is not retried).
+/// The target's secret goes in a header, as an EventBridge HTTP target's custom header would carry it.
 struct CompletionEventSender: Service {
     let sim: SimulatedDashScope
     let senders: BlockingExecutor<HTTPClient>
+    /// `X-Outpainting-Token` on every event (`DEVSERVER_EVENT_TOKEN`); nil = none.
+    let token: String?
     let logger: Logger
 
     func run() async throws {
@@ -16,11 +19,11 @@ struct CompletionEventSender: Service {
             try? await Task.sleep(for: .milliseconds(100))
             let (target, finished) = sim.drainFinished()
             guard let target, !finished.isEmpty else { continue }
+            let headers = [("Content-Type", "application/cloudevents+json")] + (token.map { [("X-Outpainting-Token", $0)] } ?? [])
             for (task, status) in finished {
                 let body = Array(Self.event(task: task, status: status).serialized.utf8)
                 _ = try? await senders.run { client in
-                    let response = try client.send(HTTPRequest(method: "POST", url: target,
-                                                               headers: [("Content-Type", "application/cloudevents+json")],
+                    let response = try client.send(HTTPRequest(method: "POST", url: target, headers: headers,
                                                                body: body, timeout: .seconds(2)))
                     return response.status
                 }

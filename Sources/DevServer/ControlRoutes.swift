@@ -29,7 +29,9 @@ struct ControlRoutes: Sendable {
                                                        ("throttled", .int(s.throttled)), ("create_throttled", .int(s.createThrottled)),
                                                        ("server_errors", .int(s.serverErrors)),
                                                        ("creates_in_flight", .int(s.createsInFlight)),
-                                                       ("single_queries", .int(s.singleQueries)), ("list_queries", .int(s.listQueries))]))
+                                                       ("single_queries", .int(s.singleQueries)), ("list_queries", .int(s.listQueries)),
+                                                       ("logins", .int(s.logins)), ("logins_in_flight", .int(s.loginsInFlight)),
+                                                       ("logins_max_in_flight", .int(s.loginsMaxInFlight))]))
         }
         router.post("/_sim/stats/reset") { _, _ in
             sim.resetStats()
@@ -55,6 +57,7 @@ extension ControlRoutes {
         case "query_malformed_rate": return rate.map { v in { $0.queryMalformedRate = v } }
         case "create_error_status":
             return count.flatMap { v in [0, 400, 401, 403, 429, 500, 503].contains(v) ? { $0.createErrorStatus = v } : nil }
+        case "create_answer_delay_ms": return count.map { v in { $0.createAnswerDelayMs = v } }
         case "list_error_status":
             return count.flatMap { v in [0, 429, 500, 503].contains(v) ? { $0.listErrorStatus = v } : nil }
         case "login_latency_ms": return count.map { v in { $0.loginLatencyMs = v } }

@@ -55,6 +55,8 @@ struct DashScopeRoutes: Sendable {
         }
         let hooks = SimulationHooks(imageURL: imageURL)
         let id = sim.submit(durationMs: hooks.durationMs, outcome: hooks.outcome)
+        let answerDelay = sim.settings.createAnswerDelayMs
+        if answerDelay > 0 { try await Task.sleep(for: .milliseconds(answerDelay)) }
         return ok(.object([
             ("output", .object([("task_status", .string("PENDING")), ("task_id", .string(id))])),
             ("request_id", .string(Self.requestID())),

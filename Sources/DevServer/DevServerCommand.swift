@@ -23,6 +23,11 @@ struct DevServerCommand: AsyncParsableCommand {
     func run() async throws {
         let env = EnvironmentReader.process
         let logger = LoggingSetup.bootstrap(label: "outpainting.devserver", environment: env)
+        // Its login stand-in logs anyone in as any user: it must never run by accident.
+        guard DeploymentProfile.isDev(env) else {
+            logger.critical("the DevServer is for the local stack only and starts only with OUTPAINTING_PROFILE=dev")
+            throw ExitCode(78)
+        }
         let config = try DevServerConfiguration.fromEnvironment(env)
         MySQLConnection.initializeLibrary()
         HTTPClient.initializeLibrary()
@@ -39,6 +44,7 @@ struct DevServerCommand: AsyncParsableCommand {
         router.get("/healthz") { _, _ in "ok" }
 
         let events = CompletionEventSender(sim: sim, senders: BlockingExecutor(name: "devserver-events", threads: 1) { HTTPClient() },
+                                           token: config.eventToken,
                                            logger: logger)
         let app = Application(router: router, configuration: .init(address: .hostname(config.host, port: config.port),
                                                                     serverName: "outpainting-devserver"),

@@ -9,6 +9,8 @@ struct DevServerConfiguration: Sendable {
     /// The API key DashScope requests must carry.
     var apiKey = "sk-local-dev"
     var simulation = SimulationSettings()
+    /// Sent as `X-Outpainting-Token` with every completion event.
+    var eventToken: String?
     var mysql = MySQLConfiguration()
 
     static func fromEnvironment(_ env: EnvironmentReader) throws -> DevServerConfiguration {
@@ -22,6 +24,7 @@ struct DevServerConfiguration: Sendable {
         c.simulation.createQPSLimit = try env.int("DEVSERVER_CREATE_QPS_LIMIT", default: 2, range: 0...1_000_000)
         c.simulation.maxRunning = try env.int("DEVSERVER_MAX_RUNNING", default: 0, range: 0...1_000_000)
         c.simulation.eventTargetURL = env.raw("DEVSERVER_EVENT_URL")
+        c.eventToken = env.raw("DEVSERVER_EVENT_TOKEN")
         c.mysql = try MySQLConfiguration.fromEnvironment(env)
         return c
     }
@@ -46,6 +49,9 @@ struct SimulationSettings: Sendable {
     /// Every list query (`GET /tasks`) answered with this status (429, 500, 503); 0 = none. Single
     /// queries are unaffected: a sweep that cannot list must fall back to them.
     var listErrorStatus = 0
+    /// A create takes effect at once and its answer leaves this much later (a client that times out
+    /// first has lost the answer of a task that exists, as happens for real); 0 = off.
+    var createAnswerDelayMs = 0
     /// The login stand-in: extra latency, and a forced HTTP status (0 = answer normally).
     var loginLatencyMs = 0
     var loginStatus = 0
@@ -65,6 +71,7 @@ struct SimulationSettings: Sendable {
             ("query_malformed_rate", .double(queryMalformedRate)),
             ("create_error_status", .int(createErrorStatus)),
             ("list_error_status", .int(listErrorStatus)),
+            ("create_answer_delay_ms", .int(createAnswerDelayMs)),
             ("login_latency_ms", .int(loginLatencyMs)),
             ("login_status", .int(loginStatus)),
             ("event_target_url", .optionalString(eventTargetURL)),

@@ -16,8 +16,10 @@ struct HostRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/api/user/get/login") { request, _ in
-            if let forced = try await loginFault() { return forced }
-            return try await login(request)
+            try await sim.inFlightLogin {
+                if let forced = try await loginFault() { return forced }
+                return try await login(request)
+            }
         }
         router.get("/api/user/auth") { request, _ in
             if let forced = try await loginFault() { return forced }

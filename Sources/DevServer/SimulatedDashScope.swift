@@ -16,6 +16,10 @@ final class SimulatedDashScope: Sendable {
         var serverErrors = 0
         /// Creates received and not yet answered (e.g. waiting out `latency_ms`); not reset.
         var createsInFlight = 0
+        /// Calls of the login stand-in: in all, in flight now, and the most ever in flight at once.
+        var logins = 0
+        var loginsInFlight = 0
+        var loginsMaxInFlight = 0
         /// Of `queries`: single-task GETs and list pages.
         var singleQueries = 0
         var listQueries = 0
@@ -52,7 +56,20 @@ final class SimulatedDashScope: Sendable {
     }
 
     var stats: Stats { state.withLock { $0.stats } }
-    func resetStats() { state.withLock { $0.stats = Stats(createsInFlight: $0.stats.createsInFlight) } }
+    func resetStats() {
+        state.withLock { $0.stats = Stats(createsInFlight: $0.stats.createsInFlight, loginsInFlight: $0.stats.loginsInFlight) }
+    }
+
+    /// Runs one login call, counted in the login stats meanwhile.
+    func inFlightLogin<T>(_ body: () async throws -> T) async rethrows -> T {
+        state.withLock { s in
+            s.stats.logins += 1
+            s.stats.loginsInFlight += 1
+            s.stats.loginsMaxInFlight = max(s.stats.loginsMaxInFlight, s.stats.loginsInFlight)
+        }
+        defer { state.withLock { $0.stats.loginsInFlight -= 1 } }
+        return try await body()
+    }
 
     /// Runs one create request's handling, counted in `createsInFlight` meanwhile.
     func inFlightCreate<T>(_ body: () async throws -> T) async rethrows -> T {

@@ -7,16 +7,18 @@ import Logging
 /// The payload is unsigned, so it is only a hint: the task's id goes to Kafka as a hint message
 /// (same key, so the same partition and owner as the task), and the owning Poller checks that task
 /// now instead of at its next planned time. Nothing in the event ever sets a task's state.
-/// Off unless `HINT_PATH` and `HINT_TOKEN` are set; the token comes as `?token=` or header
-/// `X-Outpainting-Token`.
+/// Off unless `HINT_PATH` and `HINT_TOKEN` are set; the token comes in the header
+/// `X-Outpainting-Token` (EventBridge's HTTP target sets custom headers), never in the URL, which
+/// nginx would write to its access log.
 struct CompletionHintHandler {
     let configuration: ResponderConfiguration
     let producer: KafkaProducer
     let logger: Logger
 
     func handle(_ request: FastCGIRequest, worker: ResponderWorker) -> FastCGIResponse {
-        let presented = request.params["HTTP_X_OUTPAINTING_TOKEN"] ?? (GetTaskRequest.queryValue("token", in: request.queryString) ?? nil) ?? ""
-        guard Self.constantTimeEquals(presented, configuration.hintToken) else {
+        // From a header only: a token in the query string would land in nginx's access log.
+        let presented = request.params["HTTP_X_OUTPAINTING_TOKEN"] ?? ""
+        guard ConstantTime.equals(presented, configuration.hintToken) else {
             logger.warning("completion event with a wrong token refused")
             return .json(Envelope.failure(BusinessError(.forbidden)), status: 403)
         }
@@ -47,12 +49,4 @@ struct CompletionHintHandler {
         }
     }
 
-    /// Compares secrets without an early exit, so timing does not reveal a matching prefix.
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count, !y.isEmpty else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<x.count { difference |= x[i] ^ y[i] }
-        return difference == 0
-    }
 }

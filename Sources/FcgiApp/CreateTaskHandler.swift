@@ -2,8 +2,14 @@ import Common
 import Foundation
 import Logging
 
-/// `POST /api/picture/out_painting/create_task`: validate, check the right to edit the picture,
-/// submit to DashScope, store the task, hand it to the Poller through Kafka.
+/// `POST /api/picture/out_painting/create_task`: validate, check the right to edit the picture and
+/// the user's limits, record the intent, submit to DashScope, store the task, hand it to the Poller
+/// through Kafka.
+///
+/// Every DashScope task is paid, so nothing is submitted unless its intent is stored first
+/// (`SubmissionRepository`): a row that cannot be written costs nothing, and an answer that is lost
+/// after sending leaves the intent for a Poller to settle — never a second submission for the same
+/// user, picture and parameters while it is unsettled.
 ///
 /// If the produce fails (broker down, no ack in time) the task is still stored and answered: its
 /// row keeps `pollerPartition` NULL, and a Poller's reconciler adopts such rows once they are older
@@ -23,57 +29,94 @@ struct CreateTaskHandler {
         if let refusal = EditPermission.businessError(for: EditPermission.decide(user: user, picture: facts)) {
             throw refusal
         }
-        return try withDuplicateGuard(userID: user.id, pictureID: pictureID, parameters: parameters, worker: worker,
-                                      logger: logger) { logger in
-            try createNew(imageURL: facts!.url, pictureID: pictureID, parameters: parameters, user: user,
-                          worker: worker, logger: logger)
-        }
-    }
-
-    /// Runs `create` under a per-(user, picture) MySQL advisory lock, unless the same request was
-    /// made within the duplicate window: then the task already created is the answer.
-    private func withDuplicateGuard(userID: Int64, pictureID: Int64, parameters: OutPaintingParameters,
-                                    worker: ResponderWorker, logger: Logger,
-                                    _ create: (Logger) throws -> JSONValue) throws -> JSONValue {
-        let window = Int(configuration.duplicateWindow.components.seconds)
-        guard window > 0 else { return try create(logger) }
-        let lockName = "outpainting:create:\(userID):\(pictureID)"
-        return try worker.database.with { connection in
-            // The lock lives on this connection; it is released below or when the connection drops.
-            guard try connection.query("SELECT GET_LOCK(?, 5) AS locked", [.string(lockName)]).first?.int("locked") == 1 else {
-                throw BusinessError(.operationError, "操作过于频繁，请稍后重试")
-            }
-            defer { _ = try? connection.query("SELECT RELEASE_LOCK(?) AS released", [.string(lockName)]) }
-            if let existing = try TaskRepository.recentDuplicate(connection, userId: userID, pictureId: pictureID,
-                                                                 parameters: parameters, windowSeconds: window) {
-                logger.info("duplicate create_task within the window; answering the task already created",
-                            metadata: [LogKey.taskID: "\(existing.taskId)"])
+        return try withPictureLock(userID: user.id, pictureID: pictureID, worker: worker) { connection in
+            // A double click, or a retry after a lost answer: the task that exists is the answer.
+            if let existing = try TaskRepository.recentDuplicate(connection, userId: user.id, pictureId: pictureID,
+                                                                 parameters: parameters, windowSeconds: duplicateWindowSeconds) {
+                logger.info("the same create_task again; answering the task already created", metadata: [LogKey.taskID: "\(existing.taskId)"])
                 return Self.createdJSON(taskId: existing.taskId, status: existing.status, requestId: existing.requestId ?? "")
             }
-            return try create(logger)
+            if try SubmissionRepository.unsettled(connection, userId: user.id, pictureId: pictureID, parameters: parameters) {
+                OutpaintingMetrics.createRefused("unsettled")
+                throw BusinessError(.operationError, "上一次提交的结果正在确认中，请稍后刷新查看，无需重复提交")
+            }
+            let placeholder = SubmissionRepository.placeholderPrefix + UUID().uuidString.lowercased()
+            try recordIntent(placeholder: placeholder, pictureID: pictureID, parameters: parameters, user: user, connection: connection,
+                             logger: logger)
+            return try submitRecorded(placeholder: placeholder, imageURL: facts!.url, pictureID: pictureID, parameters: parameters,
+                                      user: user, worker: worker, logger: logger)
         }
     }
 
-    private func createNew(imageURL: String, pictureID: Int64, parameters: OutPaintingParameters, user: LoginUser,
-                           worker: ResponderWorker, logger: Logger) throws -> JSONValue {
-        var logger = logger
-        let created = try submit(imageURL: imageURL, parameters: parameters, worker: worker, logger: logger)
-        logger[metadataKey: LogKey.taskID] = "\(created.taskId)"
+    private var duplicateWindowSeconds: Int { Int(configuration.duplicateWindow.components.seconds) }
 
+    /// Runs `body` under a per-(user, picture) MySQL advisory lock: the same request twice at once
+    /// is handled one after the other, so the second finds the first's task.
+    private func withPictureLock(userID: Int64, pictureID: Int64, worker: ResponderWorker,
+                                 _ body: (MySQLConnection) throws -> JSONValue) throws -> JSONValue {
+        try worker.database.with { connection in
+            try AdvisoryLock.holding("outpainting:create:\(userID):\(pictureID)", on: connection, wait: configuration.createLockWait) {
+                try body(connection)
+            }
+        }
+    }
+
+    /// Checks the user's limits and stores the intent, under a per-user lock so two concurrent
+    /// creates of one user cannot both slip under a limit.
+    private func recordIntent(placeholder: String, pictureID: Int64, parameters: OutPaintingParameters, user: LoginUser,
+                              connection: MySQLConnection, logger: Logger) throws {
+        try AdvisoryLock.holding("outpainting:create-user:\(user.id)", on: connection, wait: configuration.createLockWait) {
+            let counts = try SubmissionRepository.counts(connection, userId: user.id)
+            if let refusal = configuration.userLimits.refusal(for: counts) {
+                OutpaintingMetrics.createRefused(refusal.reason)
+                logger.info("create_task refused by a per-user limit", metadata: ["limit": "\(refusal.reason)"])
+                throw BusinessError(.operationError, refusal.message)
+            }
+            do {
+                try SubmissionRepository.recordIntent(connection, placeholder: placeholder, pictureId: pictureID, userId: user.id,
+                                                      parameters: parameters)
+            } catch {
+                // Nothing was sent to DashScope: nothing is paid.
+                logger.error("cannot store the task before submitting it; nothing sent to DashScope", metadata: [LogKey.error: "\(error)"])
+                throw BusinessError(.systemError)
+            }
+        }
+    }
+
+    /// Submits the recorded intent and turns it into the task — or leaves it for settlement when
+    /// DashScope's answer is lost.
+    private func submitRecorded(placeholder: String, imageURL: String, pictureID: Int64, parameters: OutPaintingParameters,
+                                user: LoginUser, worker: ResponderWorker, logger: Logger) throws -> JSONValue {
+        var logger = logger
+        let created: DashScopeCreatedTask
         do {
-            // Retried once on a lost connection; a duplicate then means the first attempt committed.
-            try worker.database.read { connection in
-                do {
-                    try TaskRepository.insert(connection, taskId: created.taskId, pictureId: pictureID, userId: user.id,
-                                              status: created.status, requestId: created.requestId, parameters: parameters)
-                } catch let error as MySQLError where error.errno == MySQLError.duplicateEntry {
-                    return
-                }
+            created = try submit(placeholder: placeholder, imageURL: imageURL, parameters: parameters, worker: worker, logger: logger)
+        } catch {
+            switch error {
+            case .notSent(let refusal), .refused(let refusal):
+                try? worker.database.with { try SubmissionRepository.discard($0, placeholder: placeholder) }
+                throw refusal
+            case .unclear(let error):
+                OutpaintingMetrics.createUnclear()
+                logger.error("DashScope's answer to a create was lost; the submission will be settled from DashScope's list",
+                             metadata: [LogKey.error: "\(error)", "placeholder": "\(placeholder)"])
+                try? worker.database.with { try SubmissionRepository.markUnclear($0, placeholder: placeholder, reason: "\(error)") }
+                throw BusinessError(.operationError, "提交结果未知，系统正在向 AI 服务确认，请稍后刷新查看，无需重复提交")
+            }
+        }
+        logger[metadataKey: LogKey.taskID] = "\(created.taskId)"
+        do {
+            // Retried once on a lost connection (the statement is idempotent).
+            try worker.database.read {
+                try SubmissionRepository.complete($0, placeholder: placeholder, taskId: created.taskId, taskStatus: created.status,
+                                                  requestId: created.requestId)
             }
         } catch {
-            // DashScope accepted (and will bill) a task we could not store: say so loudly.
-            logger.critical("DashScope task created but not stored", metadata: [LogKey.error: "\(error)"])
-            throw BusinessError(.systemError)
+            // DashScope accepted (and will bill) the task: the intent stays, with its send time, and
+            // a Poller settles it from DashScope's list.
+            logger.critical("DashScope task created but not stored; it will be settled from DashScope's list",
+                            metadata: [LogKey.error: "\(error)", "placeholder": "\(placeholder)"])
+            throw BusinessError(.systemError, "任务已提交，结果确认中，请稍后刷新查看")
         }
         OutpaintingMetrics.taskCreated()
         enqueue(taskId: created.taskId, pictureID: pictureID, userID: user.id, worker: worker, logger: logger)
@@ -89,14 +132,33 @@ struct CreateTaskHandler {
         ])
     }
 
+    /// Why a submission did not produce a task: not sent at all, refused by DashScope (nothing
+    /// created), or unclear (sent, answer lost: a task may exist).
+    enum SubmitFailure: Error {
+        case notSent(BusinessError)
+        case refused(BusinessError)
+        case unclear(DashScopeError)
+    }
+
     /// Submits to DashScope at the account's next free submission time (shared with every worker
     /// and instance through MySQL), within the configured budget; a 429 all the same (another
-    /// client of the account) queues it again.
-    private func submit(imageURL: String, parameters: OutPaintingParameters, worker: ResponderWorker,
-                        logger: Logger) throws(BusinessError) -> DashScopeCreatedTask {
+    /// client of the account) queues it again: a 429 created nothing.
+    private func submit(placeholder: String, imageURL: String, parameters: OutPaintingParameters, worker: ResponderWorker,
+                        logger: Logger) throws(SubmitFailure) -> DashScopeCreatedTask {
         let deadline = ContinuousClock.now + configuration.createThrottleBudget
         while true {
-            try waitForSubmissionTime(until: deadline, worker: worker, logger: logger)
+            do {
+                try waitForSubmissionTime(until: deadline, worker: worker, logger: logger)
+                guard try worker.database.read({ try SubmissionRepository.markSending($0, placeholder: placeholder) }) else {
+                    logger.error("the task's intent is gone before sending (settled as never sent); nothing sent to DashScope")
+                    throw Self.busy
+                }
+            } catch let error as BusinessError {
+                throw .notSent(error)
+            } catch {
+                logger.error("cannot record the send time; nothing sent to DashScope", metadata: [LogKey.error: "\(error)"])
+                throw .notSent(BusinessError(.systemError))
+            }
             do {
                 return try RunSlots.whileWaiting { () throws(DashScopeError) in
                     try worker.dashScope.create(imageURL: imageURL, parameters: parameters)
@@ -108,21 +170,22 @@ struct CreateTaskHandler {
                                    metadata: [LogKey.error: "\(error)"])
                     if let seconds = error.retryAfterSeconds {
                         let pause = Duration.milliseconds(Int64(seconds * 1000))
-                        guard ContinuousClock.now + pause < deadline else { throw Self.busy }
+                        guard ContinuousClock.now + pause < deadline else { throw .notSent(Self.busy) }
                         RunSlots.whileWaiting { Thread.sleep(forTimeInterval: seconds) }
                     }
                     // Paced, the next reservation is the pause; unpaced (rate 0), a short one of our own.
-                    guard ContinuousClock.now + .milliseconds(100) < deadline else { throw Self.busy }
+                    guard ContinuousClock.now + .milliseconds(100) < deadline else { throw .notSent(Self.busy) }
                     RunSlots.whileWaiting { Thread.sleep(forTimeInterval: 0.1) }
                 case .badRequest:
-                    throw BusinessError(.paramsError, error.message ?? "扩图参数错误")
+                    throw .refused(BusinessError(.paramsError, error.message ?? "扩图参数错误"))
                 case .unauthorized:
                     logger.critical("DashScope refused our credentials or headers; check DASHSCOPE_API_KEY",
                                     metadata: [LogKey.error: "\(error)"])
-                    throw BusinessError(.systemError, "AI 扩图服务配置错误")
+                    throw .refused(BusinessError(.systemError, "AI 扩图服务配置错误"))
                 case .server, .transport, .malformed:
-                    logger.error("DashScope create failed", metadata: [LogKey.error: "\(error)"])
-                    throw BusinessError(.operationError, "AI 扩图任务创建失败")
+                    // Sent, and the answer is an error page, a reset, a timeout or nonsense: DashScope
+                    // may have created the task all the same.
+                    throw .unclear(error)
                 }
             }
         }

@@ -34,7 +34,7 @@ struct GetTaskHandler {
                 let view = try RunSlots.whileWaiting { () throws(DashScopeError) in try worker.dashScope.task(taskId) }
                 let before = record.status
                 record = try worker.database.with { connection in
-                    try TaskRepository.applyObservation(connection, view, nextCheckInMilliseconds: nil)
+                    try TaskRepository.applyObservation(connection, view, nextCheckInMilliseconds: nil, unknownConfirm: configuration.unknownConfirm)
                     return try TaskRepository.find(connection, taskId: taskId) ?? record
                 }
                 if record.status.isFinal && !before.isFinal { OutpaintingMetrics.taskFinished(record.status.rawValue) }

@@ -14,6 +14,9 @@ struct OutPaintingResponder: Sendable {
     let login: LoginVerifier
     let producer: KafkaProducer
     let createSlots: ConcurrencyLimit
+    /// Each user's creates in flight in this process: one user's burst must not take the create
+    /// slots (and the account's queue) from the others.
+    let userCreates: KeyedConcurrencyLimit<Int64>
     let metrics: PrometheusRegistryView
     let finalTasks: SharedExpiringCache<TaskRecord>
     let sweep: SweepFreshness
@@ -47,16 +50,20 @@ struct OutPaintingResponder: Sendable {
             let response = CompletionHintHandler(configuration: configuration, producer: producer, logger: logger).handle(request, worker: worker)
             return (response, "hint", response.status == 200 ? 0 : response.status)
         }
-        let endpoint: (method: String, label: String)
+        // get_task by POST too: several forks of the host's frontend send `POST …/get_task?taskId=…`.
+        let endpoint: (methods: [String], label: String)
         switch request.path {
-        case Self.createPath: endpoint = ("POST", "create_task")
-        case Self.getPath: endpoint = ("GET", "get_task")
+        case Self.createPath: endpoint = (["POST"], "create_task")
+        case Self.getPath: endpoint = (["GET", "POST"], "get_task")
         default: return failure(BusinessError(.notFound, "接口不存在"), status: 404, "other")
         }
-        guard request.method == endpoint.method else {
+        guard endpoint.methods.contains(request.method) else {
             var refused = failure(BusinessError(.paramsError, "请求方法不支持"), status: 405, endpoint.label)
-            refused.0.headers.append(("Allow", endpoint.method))
+            refused.0.headers.append(("Allow", endpoint.methods.joined(separator: ", ")))
             return refused
+        }
+        if endpoint.label == "create_task" && !CreateTaskRequest.isJSON(contentType: request.contentType) {
+            return failure(CreateTaskRequest.notJSON, status: 415, endpoint.label)
         }
         do {
             let user = try identify(request, worker: worker, logger: logger)
@@ -89,6 +96,18 @@ struct OutPaintingResponder: Sendable {
     }
 
     private func create(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker, logger: Logger) throws -> JSONValue {
+        let limits = configuration.userLimits
+        guard limits.inProgress > 0 else { return try createInSlot(request, user: user, worker: worker, logger: logger) }
+        guard let data = try userCreates.ifAvailable(user.id, limit: limits.inProgress, {
+            try createInSlot(request, user: user, worker: worker, logger: logger)
+        }) else {
+            OutpaintingMetrics.createRefused(limits.inProgressRefusal.reason)
+            throw BusinessError(.operationError, limits.inProgressRefusal.message)
+        }
+        return data
+    }
+
+    private func createInSlot(_ request: FastCGIRequest, user: LoginUser, worker: ResponderWorker, logger: Logger) throws -> JSONValue {
         let handler = CreateTaskHandler(configuration: configuration, producer: producer, logger: logger)
         guard let data = try createSlots.ifAvailable({ try handler.handle(request, user: user, worker: worker) }) else {
             logger.warning("create_task refused: all create slots are waiting on DashScope",
@@ -103,7 +122,9 @@ struct OutPaintingResponder: Sendable {
         case .cookie:
             return try login.user(cookie: request.cookie, http: worker.loginHTTP, logger: logger)
         case .trustedParam:
-            guard let user = TrustedIdentity.user(params: request.params) else { throw BusinessError(.notLogin) }
+            guard let user = TrustedIdentity.user(params: request.params, secret: configuration.trustedParamSecret) else {
+                throw BusinessError(.notLogin)
+            }
             return user
         }
     }

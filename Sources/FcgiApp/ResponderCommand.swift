@@ -29,9 +29,11 @@ struct ResponderCommand: AsyncParsableCommand {
         let server = try FastCGIServer<ResponderWorker>(address: config.listen, logger: logger)
         let responder = OutPaintingResponder(
             configuration: config,
-            login: LoginVerifier(url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL,
-                                 capacity: config.loginCacheSize),
-            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), metrics: metrics,
+            login: LoginVerifier(LoginVerifier.Settings(
+                url: config.loginURL, timeout: config.loginTimeout, ttl: config.loginCacheTTL, refusalTTL: config.loginRefusalTTL,
+                capacity: config.loginCacheSize, sessionCookies: config.loginSessionCookies, maxConcurrentCalls: config.loginMaxConcurrent)),
+            producer: producer, createSlots: ConcurrencyLimit(limit: config.createConcurrency), userCreates: KeyedConcurrencyLimit(),
+            metrics: metrics,
             finalTasks: SharedExpiringCache(capacity: config.finalTaskCacheSize, ttl: config.finalTaskCacheTTL),
             sweep: SweepFreshness(staleAfter: config.sweepStaleAfter, quotaKey: config.quotaKey), logger: logger)
         let service = ResponderService(server: server, producer: producer, config: config, responder: responder, logger: logger)

@@ -12,7 +12,17 @@ struct ResponderConfiguration: Sendable {
     var loginURL = "http://127.0.0.1:8089/api/user/get/login"
     var loginTimeout: Duration = .seconds(2)
     var loginCacheTTL: Duration = .seconds(5)
+    var loginRefusalTTL: Duration = .seconds(2)
     var loginCacheSize = 10_000
+    /// The host's session cookies: only they identify a session (and key the cache).
+    var loginSessionCookies = ["SESSION", "satoken"]
+    /// Login calls in flight at once (default half the workers); past this a request is answered
+    /// 50000 at once, so a flood of unknown sessions leaves the other half to logged-in users.
+    var loginMaxConcurrent = 8
+    /// Trusted-param mode: the secret nginx passes as the `OUTPAINTING_TRUST_SECRET` param, so a
+    /// process that can write to the FastCGI socket cannot claim to be anyone.
+    /// - Important: a secret; never logged.
+    var trustedParamSecret = ""
     /// A task checked by anyone within this interval is answered from MySQL without a live query.
     /// Longer than the Poller's longest gap between checks (10 s): the live check is the fallback
     /// for a Poller that is behind, not a second poller (measured in make bench: at 3 s, live checks
@@ -21,12 +31,18 @@ struct ResponderConfiguration: Sendable {
     /// The account's sweep counts as fresh while its last success is younger than this (and than
     /// four sweep intervals): get_task makes no live checks then (the Poller's POLLER_SWEEP_STALE_MS).
     var sweepStaleAfter: Duration = .seconds(5)
+    /// DashScope must answer UNKNOWN this long before a task is UNKNOWN (the Poller's UNKNOWN_CONFIRM_S).
+    var unknownConfirm = TaskRepository.UnknownRule.defaultConfirm
     /// Final tasks kept in memory for get_task (a final row never changes); 0 = off.
     var finalTaskCacheSize = 10_000
     var finalTaskCacheTTL: Duration = .seconds(60)
     /// The same user, picture and parameters within this window get the task already created
     /// (a double click must not pay Aliyun twice); zero turns it off.
     var duplicateWindow: Duration = .seconds(10)
+    /// How many out-paintings one user may start (in progress, per minute, per day; 0 = off).
+    var userLimits = UserCreateLimits()
+    /// Longest wait for the per-user and per-picture create locks (the same request twice at once).
+    var createLockWait: Duration = .seconds(2)
     /// create_task calls allowed to wait on DashScope at once; the rest are answered "busy" at once,
     /// so a slow DashScope cannot take every worker away from get_task.
     var createConcurrency = 12
@@ -69,17 +85,38 @@ struct ResponderConfiguration: Sendable {
             throw EnvironmentReader.InvalidValue(name: "LOGIN_MODE", value: modeText, expected: "cookie or trusted-param")
         }
         c.loginMode = mode
-        c.loginURL = env.string("LOGIN_URL", default: c.loginURL)
+        try DeploymentProfile.check(env, for: .fcgi(loginMode: mode.rawValue))
+        c.loginURL = env.string("LOGIN_URL", default: DeploymentProfile.devDefault(env, c.loginURL))
         c.loginTimeout = try env.milliseconds("LOGIN_TIMEOUT_MS", default: 2000)
         c.loginCacheTTL = try env.milliseconds("LOGIN_CACHE_TTL_MS", default: 5000)
         c.loginCacheSize = try env.int("LOGIN_CACHE_SIZE", default: c.loginCacheSize, range: 0...10_000_000)
+        c.loginRefusalTTL = try env.milliseconds("LOGIN_REFUSAL_CACHE_TTL_MS", default: c.loginRefusalTTL)
+        c.loginSessionCookies = env.string("LOGIN_SESSION_COOKIES", default: c.loginSessionCookies.joined(separator: ","))
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !c.loginSessionCookies.isEmpty else {
+            throw EnvironmentReader.InvalidValue(name: "LOGIN_SESSION_COOKIES", value: "", expected: "a comma-separated list of cookie names")
+        }
+        c.loginMaxConcurrent = try env.int("LOGIN_MAX_CONCURRENT", default: max(1, c.workers / 2), range: 1...1024)
+        if c.loginMode == .trustedParam {
+            c.trustedParamSecret = env.string("TRUSTED_PARAM_SECRET", default: "")
+            guard c.trustedParamSecret.utf8.count >= 16 else {
+                throw EnvironmentReader.InvalidValue(name: "TRUSTED_PARAM_SECRET", value: "(hidden)",
+                                                     expected: "at least 16 characters (the value nginx passes as OUTPAINTING_TRUST_SECRET)")
+            }
+        }
         c.liveCheckInterval = try env.milliseconds("LIVE_CHECK_INTERVAL_MS", default: 15_000)
         c.sweepStaleAfter = try env.milliseconds("POLLER_SWEEP_STALE_MS", default: c.sweepStaleAfter)
+        c.unknownConfirm = .seconds(try env.int("UNKNOWN_CONFIRM_S", default: Int(c.unknownConfirm.components.seconds), range: 0...86_400))
         c.finalTaskCacheSize = try env.int("FINAL_TASK_CACHE_SIZE", default: c.finalTaskCacheSize, range: 0...10_000_000)
         c.finalTaskCacheTTL = .seconds(try env.int("FINAL_TASK_CACHE_TTL_S", default: 60, range: 0...86_400))
         // Creates mostly wait (their submission time, then DashScope): three quarters of the
         // threads, the rest always free for get_task.
         c.createConcurrency = try env.int("CREATE_MAX_CONCURRENT", default: max(1, c.workers * 3 / 4), range: 1...c.workers)
+        c.userLimits = UserCreateLimits(
+            inProgress: try env.int("CREATE_USER_IN_PROGRESS", default: c.userLimits.inProgress, range: 0...10_000),
+            perMinute: try env.int("CREATE_USER_PER_MINUTE", default: c.userLimits.perMinute, range: 0...1_000_000),
+            perDay: try env.int("CREATE_USER_PER_DAY", default: c.userLimits.perDay, range: 0...100_000_000))
+        c.createLockWait = try env.milliseconds("CREATE_LOCK_WAIT_MS", default: c.createLockWait)
         c.createThrottleBudget = try env.milliseconds("CREATE_THROTTLE_BUDGET_MS", default: 12_000)
         c.duplicateWindow = .seconds(try env.int("CREATE_DUPLICATE_WINDOW_S", default: 10, range: 0...3600))
         c.hintPath = env.string("HINT_PATH", default: "")
@@ -90,7 +127,7 @@ struct ResponderConfiguration: Sendable {
         c.kafkaTopic = env.string("KAFKA_TOPIC", default: c.kafkaTopic)
         c.kafkaAckTimeout = try env.milliseconds("KAFKA_ACK_TIMEOUT_MS", default: 5000)
         c.kafkaProducer = [
-            "bootstrap.servers": env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092"),
+            "bootstrap.servers": env.string("KAFKA_BOOTSTRAP_SERVERS", default: DeploymentProfile.devDefault(env, "127.0.0.1:19092")),
             "client.id": "outpainting-fcgi",
             "acks": "all",
             "linger.ms": "1",

@@ -36,6 +36,19 @@ struct PollerConfiguration: Sendable {
     /// While trusting the sweep, a task nobody has seen for this long (or twice the last PENDING
     /// pass) gets a single query from its owner anyway.
     var unseenRecheck: Duration = .seconds(120)
+    /// A create's answer would have arrived by this long after the intent was stored (the
+    /// responder's queue budget and create timeout): an intent older than that is settled.
+    var submissionAnswerWait: Duration = .seconds(20)
+    /// An intent never sent after this long (its process stopped while it waited for its turn) is dropped.
+    var submissionUnsentWait: Duration = .seconds(60)
+    /// A task DashScope accepted is in its list by this long after it was sent: no task there by
+    /// then means none was created.
+    var submissionSettleAfter: Duration = .seconds(120)
+    /// The account's submission quota (`DASHSCOPE_CREATE_QPS`): it sets how close two of our
+    /// submissions can be, hence the matching tolerance.
+    var accountCreateQPS = 2.0
+    /// DashScope must answer UNKNOWN this long before a task is UNKNOWN (`TaskRepository.UnknownRule`).
+    var unknownConfirm = TaskRepository.UnknownRule.defaultConfirm
     /// Where undecodable messages and messages for unknown tasks go, with the reason in headers.
     var deadLetterTopic = "outpainting-task-dlt"
     var backoff = BackoffSchedule()
@@ -67,7 +80,8 @@ struct PollerConfiguration: Sendable {
             }
             c.metricsAddress = (String(metricsText[..<colon]), port)
         }
-        let bootstrap = env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092")
+        try DeploymentProfile.check(env, for: .poller)
+        let bootstrap = env.string("KAFKA_BOOTSTRAP_SERVERS", default: DeploymentProfile.devDefault(env, "127.0.0.1:19092"))
         c.topic = env.string("KAFKA_TOPIC", default: c.topic)
         c.consumer = [
             "bootstrap.servers": bootstrap,
@@ -117,11 +131,18 @@ struct PollerConfiguration: Sendable {
             clockSlack: try env.milliseconds("POLLER_CLOCK_SLACK_MS", default: d.clockSlack),
             listRetry: try env.milliseconds("POLLER_LIST_RETRY_MS", default: d.listRetry),
             listRetryCap: try env.milliseconds("POLLER_LIST_RETRY_CAP_MS", default: d.listRetryCap),
+            unknownRecheck: try env.milliseconds("POLLER_UNKNOWN_RECHECK_MS", default: d.unknownRecheck),
+            unknownRecheckCap: try env.milliseconds("POLLER_UNKNOWN_RECHECK_CAP_MS", default: d.unknownRecheckCap),
             fetchBatch: c.queryConcurrency)
         c.sweeperLease = try env.milliseconds("POLLER_SWEEPER_LEASE_MS", default: c.sweeperLease)
         c.sweeperAcquireInterval = try env.milliseconds("POLLER_SWEEPER_ACQUIRE_MS", default: c.sweeperAcquireInterval)
         c.sweepStaleAfter = try env.milliseconds("POLLER_SWEEP_STALE_MS", default: c.sweepStaleAfter)
         c.unseenRecheck = try env.milliseconds("POLLER_UNSEEN_RECHECK_MS", default: c.unseenRecheck)
+        c.submissionAnswerWait = .seconds(try env.int("POLLER_SUBMISSION_ANSWER_WAIT_S", default: 20, range: 1...86_400))
+        c.submissionUnsentWait = .seconds(try env.int("POLLER_SUBMISSION_UNSENT_WAIT_S", default: 60, range: 1...86_400))
+        c.submissionSettleAfter = .seconds(try env.int("POLLER_SUBMISSION_SETTLE_S", default: 120, range: 1...86_400))
+        c.accountCreateQPS = try env.double("DASHSCOPE_CREATE_QPS", default: c.accountCreateQPS, range: 0...1_000_000)
+        c.unknownConfirm = .seconds(try env.int("UNKNOWN_CONFIRM_S", default: Int(c.unknownConfirm.components.seconds), range: 0...86_400))
         c.deadLetterTopic = env.string("KAFKA_DLT_TOPIC", default: c.topic + "-dlt")
         c.backoff = BackoffSchedule(
             firstCheck: try env.milliseconds("POLLER_FIRST_CHECK_MS", default: 1000),

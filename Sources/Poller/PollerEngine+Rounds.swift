@@ -164,8 +164,9 @@ extension PollerEngine {
     /// Stores a round's outcomes in one transaction, then updates the schedule.
     private func persist(_ decisions: [(TaskTracker.Entry, CheckDecision, DashScopeTaskView?)]) {
         guard !decisions.isEmpty else { return }
+        let final: Set<String>
         do {
-            try database.transaction { connection in
+            final = try database.transaction { connection -> Set<String> in
                 var observations: [TaskRepository.Observation] = []
                 for (entry, decision, view) in decisions.sorted(by: { $0.0.taskId < $1.0.taskId }) {
                     switch decision {
@@ -180,7 +181,7 @@ extension PollerEngine {
                         break
                     }
                 }
-                try TaskRepository.applyObservations(connection, observations)
+                return try TaskRepository.applyObservations(connection, observations, unknownConfirm: config.unknownConfirm)
             }
         } catch {
             logger.error("cannot store a round's outcomes; the tasks will be checked again",
@@ -205,6 +206,18 @@ extension PollerEngine {
                 tracker.forget(entry.taskId)
                 OutpaintingMetrics.taskFinished(TaskStatus.unknown.rawValue)
                 logger.warning("task past its deadline; marked UNKNOWN", metadata: [LogKey.taskID: "\(entry.taskId)"])
+            case .stillRunning(.unknown, let next, let checks):
+                OutpaintingMetrics.unknownAnswer()
+                if final.contains(entry.taskId) {
+                    tracker.forget(entry.taskId)
+                    OutpaintingMetrics.taskFinished(TaskStatus.unknown.rawValue)
+                    logger.warning("DashScope kept answering UNKNOWN: the task is UNKNOWN now", metadata: [
+                        LogKey.taskID: "\(entry.taskId)", "confirm": "\(config.unknownConfirm)"])
+                } else {
+                    logger.warning("DashScope answered UNKNOWN; not final until it says so for a while, asking again",
+                                   metadata: [LogKey.taskID: "\(entry.taskId)", "next_ms": "\(next)"])
+                    tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: checks, status: .unknown)
+                }
             case .stillRunning(let status, let next, let checks):
                 tracker.reschedule(taskId: entry.taskId, dueAt: at + next, checks: checks, status: status)
             case .retryLater(let delay, _):

@@ -114,6 +114,7 @@ final class PollerEngine {
         runRound()
         if now - lastReconcile >= config.reconcileInterval.milliseconds {
             lastReconcile = now
+            settleSubmissions()
             reconcile()
         }
     }

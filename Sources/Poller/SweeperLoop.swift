@@ -25,6 +25,9 @@ final class SweeperLoop {
     /// The account's query rate the shared bucket last reported (sizes the sweep's budget).
     private var queryRate: Double
     private var pendingPassStartedAt: Int64?
+    /// What this step learned, stored in one statement when the step ends (a RUNNING sweep's
+    /// sightings wait for the GETs of the tasks that left RUNNING, which go first).
+    private var unstored: [AccountSweeper.Observation] = []
     private let epoch = ContinuousClock.now
 
     init(config: PollerConfiguration, queries: BlockingExecutor<DashScopeClient>, database: MySQLSession,
@@ -119,6 +122,13 @@ final class SweeperLoop {
             let ours = lookUpOurs(listed.entries.map(\.taskId))
             var effects = machine.runningListed(page: page, totalPages: listed.totalPages, entries: listed.entries.map(Self.listed),
                                                 ours: ours, now: now, nowEpochMs: nowEpochMs, queryRate: queryRate)
+            // The tasks that left RUNNING are fetched at once, before anything is stored: their
+            // results reach MySQL in the same statement as the sweep's sightings.
+            unstored += effects.store
+            effects.store = []
+            while machine.hasQueuedFetches, case .fetch(let ids) = machine.next(now: now, nowEpochMs: nowEpochMs, queryRate: queryRate) {
+                fetch(ids, flush: false)
+            }
             perform(&effects)
         }
     }
@@ -137,7 +147,8 @@ final class SweeperLoop {
         }
     }
 
-    private func fetch(_ wanted: [String]) {
+    private func fetch(_ wanted: [String], flush: Bool = true) {
+        defer { if flush { flushStore() } }
         // Tasks someone else has just finished (a completion hint, a live check) need no GET.
         let open: [String: TaskStatus]
         do { open = try database.with { try TaskRepository.openAmong($0, wanted) } } catch {
@@ -166,13 +177,16 @@ final class SweeperLoop {
             logger.warning("sweeper: task query failed; retrying", metadata: [LogKey.error: "\(error)"])
         }
         var effects = machine.fetched(Array(zip(go, results).map { (taskId: $0, result: $1) }), now: now)
+        unstored += effects.store
+        effects.store = []
         perform(&effects)
     }
 
     // MARK: - Effects
 
     private func perform(_ effects: inout AccountSweeper.Effects) {
-        if !effects.store.isEmpty { store(effects.store) }
+        unstored += effects.store
+        flushStore()
         if let before = effects.findSuspectsCreatedBefore {
             if let ids = try? database.with({ try TaskRepository.pendingCreatedBefore($0, epochMs: before, limit: config.sweeper.lookupLimit) }) {
                 machine.suspectsFound(ids, now: now)
@@ -198,20 +212,39 @@ final class SweeperLoop {
         }
     }
 
+    /// One observation per task: a single GET's answer over a list sighting, else the latest.
+    private func flushStore() {
+        guard !unstored.isEmpty else { return }
+        var byTask: [String: AccountSweeper.Observation] = [:]
+        for observation in unstored {
+            if let kept = byTask[observation.view.taskId], !kept.fromList, observation.fromList { continue }
+            byTask[observation.view.taskId] = observation
+        }
+        unstored = []
+        store(Array(byTask.values))
+    }
+
     /// What the sweep learned, in one transaction; finished tasks are counted here.
     private func store(_ observations: [AccountSweeper.Observation]) {
+        let final: Set<String>
         do {
-            try database.transaction { connection in
+            final = try database.transaction { connection in
                 try TaskRepository.applyObservations(connection, observations
                     .sorted { $0.view.taskId < $1.view.taskId }
-                    .map { TaskRepository.Observation(view: $0.view, countsAsCheck: !$0.fromList) })
+                    .map { TaskRepository.Observation(view: $0.view, countsAsCheck: !$0.fromList) }, unknownConfirm: config.unknownConfirm)
             }
         } catch {
             // A later sweep or fetch sees the same tasks again; nothing is lost but time.
             logger.error("sweeper cannot store what it learned", metadata: ["tasks": "\(observations.count)", LogKey.error: "\(error)"])
             return
         }
-        for observation in observations where observation.view.status.isFinal && !observation.fromList {
+        for observation in observations where observation.view.status == .unknown && !observation.fromList {
+            OutpaintingMetrics.unknownAnswer()
+            logger.warning(final.contains(observation.view.taskId) ? "DashScope kept answering UNKNOWN: the task is UNKNOWN now"
+                           : "DashScope answered UNKNOWN; not final until it says so for a while, asking again",
+                           metadata: [LogKey.taskID: "\(observation.view.taskId)"])
+        }
+        for observation in observations where observation.view.status.isFinal && !observation.fromList && final.contains(observation.view.taskId) {
             statistics.finished.add(1, ordering: .relaxed)
             OutpaintingMetrics.taskFinished(observation.view.status.rawValue)
             if let end = observation.view.endTime.flatMap(DashScopeTime.parseTaskTime) {

@@ -57,6 +57,24 @@ struct LoginTests {
             ([:], nil),
           ] as [([String: String], LoginUser?)])
     func trusted(params: [String: String], expected: LoginUser?) {
-        #expect(TrustedIdentity.user(params: params) == expected)
+        let secret = "nginx-shared-secret-0123"
+        #expect(TrustedIdentity.user(params: params.merging([TrustedIdentity.secretParam: secret]) { $1 }, secret: secret) == expected)
+        // Without nginx's secret, or with another one, nobody is logged in.
+        #expect(TrustedIdentity.user(params: params, secret: secret) == nil)
+        #expect(TrustedIdentity.user(params: params.merging([TrustedIdentity.secretParam: "nginx-shared-secret-0124"]) { $1 },
+                                     secret: secret) == nil)
+        #expect(TrustedIdentity.user(params: params.merging([TrustedIdentity.secretParam: ""]) { $1 }, secret: "") == nil)
+    }
+
+    @Test("the login cache key: the host's session cookies only, sorted; none → not logged in without a call")
+    func sessionKey() {
+        let names = ["SESSION", "satoken"]
+        #expect(LoginVerifier.sessionKey(cookie: "SESSION=abc", names: names) == "SESSION=abc")
+        #expect(LoginVerifier.sessionKey(cookie: "_ga=1; satoken=t; theme=dark; SESSION=abc", names: names) == "SESSION=abc; satoken=t")
+        #expect(LoginVerifier.sessionKey(cookie: "theme=dark; SESSION=abc; _ga=2", names: names)
+                == LoginVerifier.sessionKey(cookie: "SESSION=abc; _ga=3", names: names), "other cookies do not split the cache")
+        #expect(LoginVerifier.sessionKey(cookie: "junk=1; other=2", names: names) == nil)
+        #expect(LoginVerifier.sessionKey(cookie: "SESSION=", names: names) == nil)
+        #expect(LoginVerifier.sessionKey(cookie: "XSESSION=abc", names: names) == nil)
     }
 }

@@ -92,4 +92,15 @@ struct RequestParsingTests {
             #expect(error.code == .paramsError)
         }
     }
+
+    @Test("create_task body type: application/json with any parameters, case-insensitive; nothing else")
+    func jsonContentType() {
+        for type in ["application/json", "application/json;charset=UTF-8", "Application/JSON; charset=utf-8", " application/json "] {
+            #expect(CreateTaskRequest.isJSON(contentType: type), "\(type)")
+        }
+        for type in [nil, "", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                     "application/jsonp", "application/json-patch+json", "text/json"] {
+            #expect(!CreateTaskRequest.isJSON(contentType: type), "\(String(describing: type))")
+        }
+    }
 }

@@ -93,8 +93,27 @@ struct ContractTests {
         #expect(huge.status == 413)
         let wrong = try Stack.request("PUT", "/api/picture/out_painting/create_task", cookie: "SESSION=dev-user-1", body: "{}")
         #expect(wrong.status == 405 && wrong.code == 40000)
-        let wrongGet = try Stack.request("POST", "/api/picture/out_painting/get_task?taskId=x", cookie: "SESSION=dev-user-1", body: "{}")
+        let wrongGet = try Stack.request("DELETE", "/api/picture/out_painting/get_task?taskId=x", cookie: "SESSION=dev-user-1")
         #expect(wrongGet.status == 405 && wrongGet.code == 40000)
+    }
+
+    @Test("create_task only with a JSON body, as Spring's @RequestBody: a cross-site form starts no paid task; get_task also by POST")
+    func asRealClientsSend() throws {
+        let f = try Stack.fixture(durationMs: 500)
+        let body = #"{"pictureId":\#(f.picture)}"#
+        let before = try Stack.devServerStats()["creates"]?.int64Value ?? 0
+        for type in ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                     "multipart/form-data; boundary=x", "application/jsonp", ""] {
+            let reply = try Stack.create(cookie: f.ownerCookie, body: body, headers: [("Content-Type", type)])
+            #expect(reply.status == 415 && reply.code == 40000, "Content-Type \(type): \(reply.status) \(String(describing: reply.json))")
+        }
+        #expect(try Stack.devServerStats()["creates"]?.int64Value == before, "a refused body type reached DashScope")
+        let accepted = try Stack.create(cookie: f.ownerCookie, body: body, headers: [("Content-Type", "Application/JSON; charset=UTF-8")])
+        #expect(accepted.code == 0, "\(String(describing: accepted.json))")
+        let taskId = try #require(accepted.data?["output"]?["taskId"]?.stringValue)
+        // A fork of the frontend: POST with the id in the query string and an empty body.
+        let posted = try Stack.request("POST", "/api/picture/out_painting/get_task?taskId=\(taskId)", cookie: f.ownerCookie)
+        #expect(posted.status == 200 && posted.code == 0 && posted.data?["output"]?["taskId"]?.stringValue == taskId)
     }
 
     // MARK: - Authorization matrix (HOST-CONTRACT.md)

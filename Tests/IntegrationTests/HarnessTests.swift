@@ -8,16 +8,7 @@ extension Integration {
 struct HarnessTests {
     /// Runs a script of the stack with extra environment; its exit status and output.
     static func run(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
-        let process = Process(), output = Pipe()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try Stack.run(script, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
     }
 
     @Test("every component of the running stack passes its readiness probe")

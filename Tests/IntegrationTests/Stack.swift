@@ -38,7 +38,9 @@ enum Stack {
         _ = initialized
         var allHeaders = headers
         if let cookie { allHeaders.append(("Cookie", cookie)) }
-        if body != nil { allHeaders.append(("Content-Type", "application/json")) }
+        if body != nil && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            allHeaders.append(("Content-Type", "application/json"))
+        }
         let response = try HTTPClient().send(HTTPRequest(method: method, url: base + path, headers: allHeaders,
                                                          body: body.map { Array($0.utf8) }, timeout: .seconds(30)))
         return Reply(status: response.status, json: try? JSONParser().parse(response.body))
@@ -213,12 +215,12 @@ extension Stack {
         let expected: TaskStatus
     }
 
-    /// Creates `count` tasks through nginx for one owner, each on its own picture with a duration
-    /// drawn from `durations` and every `failEvery`-th one FAILED. Lifts the DevServer's submission
-    /// limit meanwhile (setup speed is not what these tests measure).
+    /// Creates `count` tasks through nginx, each by its own user on its own picture (one user may
+    /// start only a few a minute), with a duration drawn from `durations` and every `failEvery`-th
+    /// one FAILED. Lifts the DevServer's submission limit meanwhile (setup speed is not what these
+    /// tests measure).
     static func createTasks(_ count: Int, durations: ClosedRange<Int>, failEvery: Int = 4) throws -> [Created] {
         try waitAnswering()
-        let f = try fixture()
         let restore = try simConfig(#"{"create_qps_limit":0}"#)
         let limit = Int((try? JSONParser.parse(restore))?["create_qps_limit"]?.int64Value ?? 2)
         try setSubmissionPace(0)
@@ -230,12 +232,14 @@ extension Stack {
         try withDatabase { db in
             for i in 0..<count {
                 let outcome: TaskStatus = failEvery > 0 && i % failEvery == failEvery - 1 ? .failed : .succeeded
-                let picture = freshID()
+                let picture = freshID(), owner = freshID()
+                try db.execute("INSERT INTO user (id, userAccount, userName, userRole) VALUES (?, ?, 'it user', 'user')",
+                               [.int(owner), .string("it-\(owner)")])
                 try db.execute("INSERT INTO picture (id, url, name, userId) VALUES (?, ?, 'chaos', ?)", [
                     .int(picture),
                     .string("\(devServer)/images/c.png?sim_duration_ms=\(Int.random(in: durations))&sim_outcome=\(outcome.rawValue)"),
-                    .int(f.owner)])
-                let reply = try create(cookie: f.ownerCookie, body: #"{"pictureId":\#(picture)}"#)
+                    .int(owner)])
+                let reply = try create(cookie: "SESSION=dev-user-\(owner)", body: #"{"pictureId":\#(picture)}"#)
                 let id = try #require(reply.data?["output"]?["taskId"]?.stringValue, "create #\(i): \(String(describing: reply.json))")
                 created.append(Created(taskId: id, expected: outcome))
             }
@@ -321,6 +325,20 @@ extension Stack {
         process.standardError = log
         try process.run()
         return (process, "http://\(address)/healthz")
+    }
+
+    /// Runs a program with exactly `environment`; its exit status and output (stdout and stderr).
+    static func run(_ path: String, _ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+        let process = Process(), output = Pipe()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     /// A Poller's /healthz answer.

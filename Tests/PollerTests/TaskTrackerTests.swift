@@ -104,9 +104,12 @@ struct CheckDecisionTests {
 
     @Test("final statuses finish; running ones are rescheduled by back-off")
     func statuses() {
-        for s in [TaskStatus.succeeded, .failed, .canceled, .unknown] {
+        for s in [TaskStatus.succeeded, .failed, .canceled] {
             #expect(CheckDecision.decide(checks: 0, deadlineAt: 10, now: 0, result: view(s), backoff: schedule, random: 0) == .finished(s))
         }
+        // UNKNOWN is not final on first sight: stored, asked again on the PENDING schedule.
+        #expect(CheckDecision.decide(checks: 0, lastStatus: .running, deadlineAt: 10_000, now: 0, result: view(.unknown),
+                                     backoff: schedule, random: 0) == .stillRunning(.unknown, nextInMilliseconds: 5000, checks: 1))
         #expect(CheckDecision.decide(checks: 2, lastStatus: .running, deadlineAt: 10_000, now: 0, result: view(.running),
                                      backoff: schedule, random: 0)
                 == .stillRunning(.running, nextInMilliseconds: 4000, checks: 3))

@@ -34,8 +34,8 @@ struct BaselineResponderCommand: AsyncParsableCommand {
         let producer = try KafkaProducer(properties: ["bootstrap.servers": env.string("KAFKA_BOOTSTRAP_SERVERS", default: "127.0.0.1:19092"),
                                                       "acks": "1"], logger: logger)
         // Login exactly as ours (cookie → the host's endpoint, 5 s cache): only the task design differs.
-        let login = LoginVerifier(url: env.string("LOGIN_URL", default: "http://127.0.0.1:8089/api/user/get/login"),
-                                  timeout: .seconds(2), ttl: .seconds(5), capacity: 10_000)
+        let login = LoginVerifier(LoginVerifier.Settings(url: env.string("LOGIN_URL", default: "http://127.0.0.1:8089/api/user/get/login"),
+                                                         timeout: .seconds(2), ttl: .seconds(5), capacity: 10_000))
         let server = try FastCGIServer<BaselineWorker>(address: address, logger: logger)
         let topic = self.topic, liveCheck = self.liveCheck
         server.start(workers: workers, maxBodyBytes: 64 * 1024,

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS user (
     updateTime    DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     isDelete      TINYINT NOT NULL DEFAULT 0,
     UNIQUE KEY uk_userAccount (userAccount)
-) COLLATE = utf8mb4_unicode_ci;
+);
 
 CREATE TABLE IF NOT EXISTS space (
     id          BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS space (
     updateTime  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     isDelete    TINYINT NOT NULL DEFAULT 0,
     INDEX idx_userId (userId)
-) COLLATE = utf8mb4_unicode_ci;
+);
 
 CREATE TABLE IF NOT EXISTS space_user (
     id          BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS space_user (
     createTime  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updateTime  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     UNIQUE KEY uk_spaceId_userId (spaceId, userId)
-) COLLATE = utf8mb4_unicode_ci;
+);
 
 CREATE TABLE IF NOT EXISTS picture (
     id           BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -54,4 +54,4 @@ CREATE TABLE IF NOT EXISTS picture (
     isDelete     TINYINT NOT NULL DEFAULT 0,
     INDEX idx_userId (userId),
     INDEX idx_spaceId (spaceId)
-) COLLATE = utf8mb4_unicode_ci;
+);

@@ -15,4 +15,4 @@ CREATE TABLE IF NOT EXISTS out_painting_task (
     UNIQUE KEY uk_taskId (taskId),
     INDEX idx_pictureId (pictureId),
     INDEX idx_userId (userId)
-) COMMENT 'out-painting tasks' COLLATE = utf8mb4_unicode_ci;
+) COMMENT 'out-painting tasks';

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS outpainting_query_quota (
     updatedAt      DATETIME(6)  NOT NULL,
     blockedUntil   DATETIME(6)  NOT NULL COMMENT 'no tokens before this (set after a 429)',
     throttledCount BIGINT       NOT NULL DEFAULT 0 COMMENT '429 answers reported by all instances'
-) COMMENT 'shared DashScope task-query quota' COLLATE = utf8mb4_unicode_ci;
+) COMMENT 'shared DashScope task-query quota';
 SET @ddl = (SELECT IF(COUNT(*) = 0, 'ALTER TABLE out_painting_task ADD COLUMN requeueTime DATETIME(3) NULL COMMENT ''when a reconciler last re-enqueued this task (lease)''', 'DO 0')
              FROM information_schema.COLUMNS
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'out_painting_task' AND COLUMN_NAME = 'requeueTime');

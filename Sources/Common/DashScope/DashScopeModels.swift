@@ -15,12 +15,17 @@ public struct DashScopeConfiguration: Sendable {
         self.queryTimeout = queryTimeout
     }
 
+    /// Aliyun's endpoint (DASHSCOPE.md §1); the local stack uses the DevServer.
+    public static let productionBaseURL = "https://dashscope.aliyuncs.com/api/v1"
+
     /// Reads `DASHSCOPE_BASE_URL`, `DASHSCOPE_API_KEY`, `DASHSCOPE_CREATE_TIMEOUT_MS`, `DASHSCOPE_QUERY_TIMEOUT_MS`.
+    /// The DevServer and its key are the defaults only with `OUTPAINTING_PROFILE=dev`; otherwise
+    /// the base URL defaults to Aliyun's and the key must be set (`DeploymentProfile`).
     public static func fromEnvironment(_ env: EnvironmentReader) throws -> DashScopeConfiguration {
         let d = DashScopeConfiguration()
         return DashScopeConfiguration(
-            baseURL: env.string("DASHSCOPE_BASE_URL", default: d.baseURL),
-            apiKey: env.string("DASHSCOPE_API_KEY", default: d.apiKey),
+            baseURL: env.string("DASHSCOPE_BASE_URL", default: DeploymentProfile.devDefault(env, d.baseURL, production: productionBaseURL)),
+            apiKey: env.string("DASHSCOPE_API_KEY", default: DeploymentProfile.devDefault(env, d.apiKey)),
             createTimeout: try env.milliseconds("DASHSCOPE_CREATE_TIMEOUT_MS", default: 10_000),
             queryTimeout: try env.milliseconds("DASHSCOPE_QUERY_TIMEOUT_MS", default: 5_000)
         )

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The create_task body, parsed and validated: `pictureId` (a JSON number or numeric string) and
 /// optional `parameters`. Every bad input is a 40000 `BusinessError`, never a crash.
 public struct CreateTaskRequest: Sendable, Equatable {
@@ -15,6 +17,18 @@ public struct CreateTaskRequest: Sendable, Equatable {
         }
         return CreateTaskRequest(pictureID: pictureID, parameters: try OutPaintingParameters.parse(json["parameters"]))
     }
+
+    /// Whether a `Content-Type` is JSON, as the host's Spring `@RequestBody` requires: the media
+    /// type `application/json` with any parameters (`;charset=UTF-8`). A cross-site form can only
+    /// send `text/plain`, urlencoded or multipart bodies, so it never starts a paid task.
+    public static func isJSON(contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
+    /// The refusal for any other body type (HTTP 415, the host's envelope).
+    public static let notJSON = BusinessError(.paramsError, "请求参数错误：Content-Type 必须是 application/json")
 }
 
 /// The get_task query: `taskId` present, not blank, at most 128 bytes, printable ASCII.

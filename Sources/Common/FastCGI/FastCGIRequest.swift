@@ -22,6 +22,7 @@ public struct FastCGIRequest: Sendable {
     }
     public var queryString: String { params["QUERY_STRING"] ?? "" }
     public var cookie: String? { params["HTTP_COOKIE"] }
+    public var contentType: String? { params["CONTENT_TYPE"] }
 }
 
 /// A response written back through nginx.

@@ -24,6 +24,19 @@ public enum OutpaintingMetrics {
         Timer(label: "outpainting_create_pace_wait_seconds").record(duration: max(duration, .zero))
     }
 
+    /// create_task refused before DashScope, by reason: in_progress | per_minute | per_day | unsettled.
+    public static func createRefused(_ reason: String) {
+        Counter(label: "outpainting_create_refused_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// A create whose answer was lost after sending (it is settled later from DashScope's list).
+    public static func createUnclear() { Counter(label: "outpainting_create_unclear_total").increment() }
+
+    /// Lost create answers settled by a Poller: outcome found | not_accepted | ambiguous.
+    public static func submissionSettled(_ outcome: String) {
+        Counter(label: "outpainting_submissions_settled_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
     /// Creates answered "busy" because the account's submission queue was longer than the budget.
     public static func createQueueFull() { Counter(label: "outpainting_create_queue_full_total").increment() }
 
@@ -68,6 +81,9 @@ public enum OutpaintingMetrics {
 
     /// Actual check time − planned check time.
     public static func checkLateness(_ duration: Duration) { Timer(label: "outpainting_check_lateness_seconds").record(duration: max(duration, .zero)) }
+
+    /// DashScope answered UNKNOWN for a task we follow (not final on first sight; an alert watches a burst).
+    public static func unknownAnswer() { Counter(label: "outpainting_unknown_answers_total").increment() }
 
     // MARK: - Sweeper
 

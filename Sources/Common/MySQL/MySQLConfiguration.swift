@@ -25,14 +25,18 @@ public struct MySQLConfiguration: Sendable {
     /// `MYSQL_CONNECT_TIMEOUT_S`, `MYSQL_IO_TIMEOUT_S`.
     /// - Parameter ioTimeoutDefault: seconds when `MYSQL_IO_TIMEOUT_S` is unset (the responder
     ///   wants a short one: its queries are point lookups and a user is waiting).
+    /// The local stack's values are the defaults only with `OUTPAINTING_PROFILE=dev` (a production
+    /// environment must set host, user, password and database: `DeploymentProfile`); the port defaults
+    /// to MySQL's 3306 there.
     public static func fromEnvironment(_ env: EnvironmentReader, ioTimeoutDefault: Int? = nil) throws -> MySQLConfiguration {
         let d = MySQLConfiguration()
+        let dev = DeploymentProfile.isDev(env)
         return MySQLConfiguration(
-            host: env.string("MYSQL_HOST", default: d.host),
-            port: try env.int("MYSQL_PORT", default: d.port, range: 1...65535),
-            user: env.string("MYSQL_USER", default: d.user),
-            password: env.string("MYSQL_PASSWORD", default: d.password),
-            database: env.string("MYSQL_DATABASE", default: d.database),
+            host: env.string("MYSQL_HOST", default: dev ? d.host : ""),
+            port: try env.int("MYSQL_PORT", default: dev ? d.port : 3306, range: 1...65535),
+            user: env.string("MYSQL_USER", default: dev ? d.user : ""),
+            password: env.string("MYSQL_PASSWORD", default: dev ? d.password : ""),
+            database: env.string("MYSQL_DATABASE", default: dev ? d.database : ""),
             connectTimeoutSeconds: try env.int("MYSQL_CONNECT_TIMEOUT_S", default: d.connectTimeoutSeconds, range: 1...600),
             ioTimeoutSeconds: try env.int("MYSQL_IO_TIMEOUT_S", default: ioTimeoutDefault ?? d.ioTimeoutSeconds, range: 1...3600)
         )

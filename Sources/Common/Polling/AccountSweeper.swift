@@ -41,6 +41,9 @@ public struct AccountSweeper: Sendable {
         /// Pause after a failed list query, doubled per failure up to `listRetryCap`.
         public var listRetry: Duration
         public var listRetryCap: Duration
+        /// A task DashScope answered UNKNOWN for is asked again after this, doubling to the cap.
+        public var unknownRecheck: Duration
+        public var unknownRecheckCap: Duration
         /// Most single GETs asked for at once.
         public var fetchBatch: Int
         /// Most suspects or unseen tasks asked from MySQL at once.
@@ -51,6 +54,7 @@ public struct AccountSweeper: Sendable {
                     pendingPassInterval: Duration = .seconds(30), runningRecheck: Duration = .seconds(600),
                     suspectRecheck: Duration = .seconds(30), clockSlack: Duration = .seconds(5),
                     listRetry: Duration = .seconds(1), listRetryCap: Duration = .seconds(10),
+                    unknownRecheck: Duration = .seconds(5), unknownRecheckCap: Duration = .seconds(60),
                     fetchBatch: Int = 8, lookupLimit: Int = 100) {
             self.budgetShare = budgetShare
             self.intervalFloor = intervalFloor
@@ -62,6 +66,8 @@ public struct AccountSweeper: Sendable {
             self.clockSlack = clockSlack
             self.listRetry = listRetry
             self.listRetryCap = max(listRetryCap, listRetry)
+            self.unknownRecheck = unknownRecheck
+            self.unknownRecheckCap = max(unknownRecheckCap, unknownRecheck)
             self.fetchBatch = max(fetchBatch, 1)
             self.lookupLimit = max(lookupLimit, 1)
         }
@@ -138,6 +144,8 @@ public struct AccountSweeper: Sendable {
     /// The RUNNING sweep in progress: what its pages showed so far.
     private var sweepInProgress: RunningSweep?
     private struct RunningSweep: Sendable {
+        /// When its first page was asked for: the next sweep is due an interval after that.
+        var startedAt: Int64
         var seen: [Listed] = []
         var nextPage = 1
         var totalPages = 1
@@ -160,6 +168,8 @@ public struct AccountSweeper: Sendable {
     private var confirmedPendingUntil: [String: Int64] = [:]
     /// No query before this instant (a 429 paused the account).
     private var pausedUntil: Int64 = 0
+    /// UNKNOWN answers in a row per task (their re-checks back off).
+    private var unknownAnswers: [String: Int] = [:]
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
@@ -213,7 +223,7 @@ public struct AccountSweeper: Sendable {
         }
         if let sweep = sweepInProgress { return .listRunning(page: sweep.nextPage) }
         if now >= nextRunningSweepAt {
-            sweepInProgress = RunningSweep()
+            sweepInProgress = RunningSweep(startedAt: now)
             return .listRunning(page: 1)
         }
         if let pass = pendingPass {
@@ -234,7 +244,7 @@ public struct AccountSweeper: Sendable {
     /// sweep) that are our open tasks, as MySQL says.
     public mutating func runningListed(page: Int, totalPages: Int, entries: [Listed], ours: Set<String>,
                                        now: Int64, nowEpochMs: Int64, queryRate: Double) -> Effects {
-        var progress = sweepInProgress ?? RunningSweep()
+        var progress = sweepInProgress ?? RunningSweep(startedAt: now)
         progress.seen += entries
         progress.totalPages = max(totalPages, 1)
         listFailures = 0
@@ -272,7 +282,7 @@ public struct AccountSweeper: Sendable {
             effects.findSuspectsCreatedBefore = headSubmittedAtEpochMs - settings.clockSlack.milliseconds
         }
         let interval = sweepInterval(queryRate: queryRate)
-        nextRunningSweepAt = now + interval.milliseconds
+        nextRunningSweepAt = max(progress.startedAt + interval.milliseconds, now)
         effects.sweptWithInterval = interval
         return effects
     }
@@ -345,8 +355,16 @@ public struct AccountSweeper: Sendable {
                 switch view.status {
                 case .running, .suspended: running[id] = running[id] ?? now
                 case .pending: confirmedPendingUntil[id] = now + settings.suspectRecheck.milliseconds
+                case .unknown:
+                    // Not final on first sight (the store decides): asked again, less and less often.
+                    running[id] = nil
+                    let n = unknownAnswers[id, default: 0]
+                    unknownAnswers[id] = n + 1
+                    retryAt[id] = now + min(settings.unknownRecheck.milliseconds << min(n, 20), settings.unknownRecheckCap.milliseconds)
+                    continue
                 default: running[id] = nil
                 }
+                unknownAnswers[id] = nil
             case .failure(let error):
                 let delay = error.kind == .throttled
                     ? max(CheckDecision.throttledPauseMilliseconds, error.retryAfterSeconds.map { Int64($0 * 1000) } ?? 0)
@@ -357,6 +375,9 @@ public struct AccountSweeper: Sendable {
         }
         if confirmedPendingUntil.count > 10 * settings.lookupLimit {
             confirmedPendingUntil = confirmedPendingUntil.filter { $0.value > now }
+        }
+        if unknownAnswers.count > 10 * settings.lookupLimit {
+            unknownAnswers = unknownAnswers.filter { retryAt[$0.key] != nil }
         }
         return effects
     }
@@ -370,6 +391,9 @@ public struct AccountSweeper: Sendable {
     public mutating func fetchDeferred(_ ids: [String]) {
         for id in ids.reversed() { enqueue(id, first: true) }
     }
+
+    /// Whether single GETs wait (they go before anything else).
+    public var hasQueuedFetches: Bool { !fetchQueue.isEmpty }
 
     /// Our tasks the last sweep showed RUNNING.
     public var runningTaskIDs: Set<String> { Set(running.keys) }

@@ -20,10 +20,13 @@ public enum CheckDecision: Sendable, Equatable {
                               backoff: BackoffSchedule, random: Double) -> CheckDecision {
         switch result {
         case .success(let view):
-            if view.status.isFinal { return .finished(view.status) }
+            // UNKNOWN is re-checked like a task still queued: the store makes it final only once
+            // DashScope has said so for long enough (TaskRepository.UnknownRule).
+            if view.status.isFinal && view.status != .unknown { return .finished(view.status) }
             if now >= deadlineAt { return .expire }
             let inStatus = view.status == lastStatus ? checks + 1 : 1
-            return .stillRunning(view.status, nextInMilliseconds: backoff.delayMilliseconds(afterChecks: inStatus, status: view.status,
+            let schedule: TaskStatus = view.status == .unknown ? .pending : view.status
+            return .stillRunning(view.status, nextInMilliseconds: backoff.delayMilliseconds(afterChecks: inStatus, status: schedule,
                                                                                             random: random),
                                  checks: inStatus)
         case .failure(let error):

@@ -2,6 +2,9 @@
 /// bound values.
 public enum TaskRepository {
     static let finalList = TaskStatus.finalRawValues.map { "'\($0)'" }.joined(separator: ",")
+    /// DashScope's words for a task not finished yet: what the Pollers follow (an intent,
+    /// `SUBMITTING`, is neither open nor final: only settlement touches it).
+    static let openList = TaskStatus.allCases.filter { !$0.isFinal }.map { "'\($0.rawValue)'" }.joined(separator: ",")
     static let rankOfStoredStatus =
         "CASE taskStatus WHEN 'PENDING' THEN 0 WHEN 'RUNNING' THEN 1 WHEN 'SUSPENDED' THEN 1 ELSE 2 END"
     static let columns = """
@@ -28,14 +31,19 @@ public enum TaskRepository {
 
     /// The task the same user created for the same picture with the same parameters within the
     /// last `windowSeconds` (a double click), if any.
+    /// A task whose create answer was lost and later found counts for a day, whatever the window:
+    /// its user was told the outcome was unknown, so a retry may come much later, and gets it.
+    /// Unsettled intents and submissions DashScope never received are not tasks.
     public static func recentDuplicate(_ connection: MySQLConnection, userId: Int64, pictureId: Int64,
                                        parameters: OutPaintingParameters, windowSeconds: Int) throws -> TaskRecord? {
         try connection.query("""
             SELECT \(columns) FROM out_painting_task
-            WHERE userId = ? AND pictureId = ? AND requestParameters = ? AND isDelete = 0
-              AND createTime >= NOW() - INTERVAL ? SECOND
+            WHERE userId = ? AND pictureId = ? AND requestParameters = ? AND isDelete = 0 AND taskStatus <> ?
+              AND (errorCode IS NULL OR errorCode <> 'SubmissionNotAccepted')
+              AND (createTime >= NOW() - INTERVAL ? SECOND OR (submissionOutcome = ? AND createTime >= NOW() - INTERVAL 1 DAY))
             ORDER BY id DESC LIMIT 1
-            """, [.int(userId), .int(pictureId), .string(parameters.hostJSON.serialized), .int(windowSeconds)]).first.map(record)
+            """, [.int(userId), .int(pictureId), .string(parameters.hostJSON.serialized), .string(SubmissionRepository.status),
+                  .int(Int64(windowSeconds)), .string(SubmissionRepository.unclearOutcome)]).first.map(record)
     }
 
     /// Claims the right to query DashScope live for a task: true for exactly one of several
@@ -81,7 +89,7 @@ public enum TaskRepository {
             SELECT taskId, taskStatus, retryCount, TIMESTAMPDIFF(SECOND, createTime, NOW()) AS ageSeconds,
                    CAST(UNIX_TIMESTAMP(createTime) * 1000 AS SIGNED) AS createdAtMs
             FROM out_painting_task
-            WHERE pollerPartition = ? AND taskStatus NOT IN (\(finalList)) AND isDelete = 0 AND taskId > ?
+            WHERE pollerPartition = ? AND taskStatus IN (\(openList)) AND isDelete = 0 AND taskId > ?
             ORDER BY taskId LIMIT ?
             """, [.int(Int64(partition)), .string(taskId), .int(limit)]).map { row in
             OpenTask(taskId: row["taskId"] ?? "", status: row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) ?? .pending,
@@ -97,7 +105,7 @@ public enum TaskRepository {
                                limit: Int) throws -> [TaskRecord] {
         try connection.query("""
             SELECT \(columns) FROM out_painting_task
-            WHERE taskStatus NOT IN (\(finalList)) AND isDelete = 0
+            WHERE taskStatus IN (\(openList)) AND isDelete = 0
               AND ((pollerPartition IS NULL AND createTime < NOW() - INTERVAL ? SECOND)
                 OR (pollerPartition IS NOT NULL AND COALESCE(lastCheckTime, createTime) < NOW(3) - INTERVAL ? SECOND))
             ORDER BY createTime LIMIT ?
@@ -162,11 +170,22 @@ public enum TaskRepository {
     /// only moves forward (PENDING → RUNNING → final), so a late or replayed answer is harmless.
     ///
     /// - Parameter nextCheckInMilliseconds: when to ask again (nil: leave the planned time as it is).
-    /// - Returns: true when the row was updated (it was not final yet).
+    /// - Returns: whether the task is final now.
     @discardableResult
     public static func applyObservation(_ connection: MySQLConnection, _ view: DashScopeTaskView,
-                                        nextCheckInMilliseconds: Int?) throws -> Bool {
-        try applyObservations(connection, [Observation(view: view, nextCheckInMilliseconds: nextCheckInMilliseconds)]) > 0
+                                        nextCheckInMilliseconds: Int?, unknownConfirm: Duration = UnknownRule.defaultConfirm) throws -> Bool {
+        try applyObservations(connection, [Observation(view: view, nextCheckInMilliseconds: nextCheckInMilliseconds)],
+                              unknownConfirm: unknownConfirm).contains(view.taskId)
+    }
+
+    /// UNKNOWN is not final on first sight: DashScope answers it for a task it does not know, which
+    /// is also what an incident or a key of another account looks like. A task becomes UNKNOWN only
+    /// after DashScope has said so for `unknownConfirm` without a word of anything else
+    /// (`unknownSince` on the row), or once it is past DashScope's retention.
+    public enum UnknownRule {
+        public static let defaultConfirm: Duration = .seconds(600)
+        /// DashScope keeps a task 24 h (DASHSCOPE.md §3.5): after that UNKNOWN is all it can say.
+        public static let retention: Duration = .seconds(24 * 3600)
     }
 
     /// What DashScope said about one task, to store.
@@ -193,17 +212,22 @@ public enum TaskRepository {
     /// statements: they go to a per-connection temporary table, and one `UPDATE … JOIN` applies
     /// them — 1,000 answers cost about a dozen round trips instead of 1,000 (the Poller's W1 store
     /// time was ~95 µs per task).
-    /// - Returns: how many rows were updated (those not final yet).
+    /// - Returns: the observed tasks that are final now (just become so, or already were).
     @discardableResult
-    public static func applyObservations(_ connection: MySQLConnection, _ observations: [Observation]) throws -> Int {
-        guard !observations.isEmpty else { return 0 }
+    public static func applyObservations(_ connection: MySQLConnection, _ observations: [Observation],
+                                         unknownConfirm: Duration = UnknownRule.defaultConfirm) throws -> Set<String> {
+        guard !observations.isEmpty else { return [] }
+        // The scratch table's taskId takes the host table's own collation (any the host uses), so
+        // the join below never mixes two.
+        let taskID = try ColumnCollation.taskID(connection)
         try connection.execute(unsafeSQL: """
             CREATE TEMPORARY TABLE IF NOT EXISTS outpainting_round_observation (
-                taskId VARCHAR(128) NOT NULL PRIMARY KEY, statusRank INT NOT NULL, taskStatus VARCHAR(32) NOT NULL,
+                taskId VARCHAR(128) CHARACTER SET \(taskID.characterSet) COLLATE \(taskID.collation) NOT NULL PRIMARY KEY,
+                statusRank INT NOT NULL, taskStatus VARCHAR(32) NOT NULL,
                 outputImageUrl VARCHAR(1024) NULL, errorCode VARCHAR(128) NULL, errorMessage VARCHAR(1024) NULL,
                 submitTime VARCHAR(40) NULL, scheduledTime VARCHAR(40) NULL, endTime VARCHAR(40) NULL,
                 requestId VARCHAR(64) NULL, nextCheckUs BIGINT NOT NULL, checkIncrement TINYINT NOT NULL
-            ) COLLATE = utf8mb4_unicode_ci
+            )
             """)
         try connection.execute("DELETE FROM outpainting_round_observation")
         let row = "(" + Array(repeating: "?", count: 12).joined(separator: ",") + ")"
@@ -231,10 +255,15 @@ public enum TaskRepository {
             }
             try connection.execute(insert, values)
         }
-        return Int(try connection.execute("""
+        // MySQL assigns left to right: the status reads the old unknownSince, then unknownSince is set.
+        try connection.execute("""
             UPDATE out_painting_task t JOIN outpainting_round_observation o ON o.taskId = t.taskId SET
-                t.taskStatus = IF(\(rankOfStoredStatus.replacingOccurrences(of: "taskStatus", with: "t.taskStatus")) <= o.statusRank,
-                                  o.taskStatus, t.taskStatus),
+                t.taskStatus = CASE
+                    WHEN o.taskStatus = 'UNKNOWN' AND t.createTime > NOW(3) - INTERVAL ? MICROSECOND
+                         AND COALESCE(t.unknownSince, NOW(3)) > NOW(3) - INTERVAL ? MICROSECOND THEN t.taskStatus
+                    WHEN \(rankOfStoredStatus.replacingOccurrences(of: "taskStatus", with: "t.taskStatus")) <= o.statusRank THEN o.taskStatus
+                    ELSE t.taskStatus END,
+                t.unknownSince = IF(o.taskStatus = 'UNKNOWN', COALESCE(t.unknownSince, NOW(3)), NULL),
                 t.outputImageUrl = COALESCE(o.outputImageUrl, t.outputImageUrl),
                 t.errorCode = COALESCE(o.errorCode, t.errorCode),
                 t.errorMessage = COALESCE(o.errorMessage, t.errorMessage),
@@ -246,7 +275,11 @@ public enum TaskRepository {
                 t.lastCheckTime = NOW(3),
                 t.nextCheckTime = IF(o.nextCheckUs < 0, t.nextCheckTime, NOW(3) + INTERVAL o.nextCheckUs MICROSECOND)
             WHERE t.taskStatus NOT IN (\(finalList))
-            """).affectedRows)
+            """, [.int(UnknownRule.retention.microseconds), .int(unknownConfirm.microseconds)])
+        return Set(try connection.query("""
+            SELECT t.taskId FROM out_painting_task t JOIN outpainting_round_observation o ON o.taskId = t.taskId
+            WHERE t.taskStatus IN (\(finalList))
+            """).compactMap { $0["taskId"] })
     }
 
     // MARK: - Sweeper and owners
@@ -258,7 +291,7 @@ public enum TaskRepository {
         for chunk in padded(ids) {
             for row in try connection.query("""
                 SELECT taskId, taskStatus FROM out_painting_task
-                WHERE taskId IN (\(idPlaceholders)) AND isDelete = 0 AND taskStatus NOT IN (\(finalList))
+                WHERE taskId IN (\(idPlaceholders)) AND isDelete = 0 AND taskStatus IN (\(openList))
                 """, chunk.map(MySQLValue.string)) {
                 if let id = row["taskId"], let status = row["taskStatus"].flatMap(TaskStatus.init(rawValue:)) { found[id] = status }
             }
