@@ -64,7 +64,7 @@ struct FaultTests {
 
     @Test("DashScope misbehaves: 30% 429, 10% 500, slow and malformed answers")
     func dashScopeFaults() throws {
-        let tasks = try Stack.createTasks(12, durations: 500...2000)
+        let tasks = try Stack.createTasks(8, durations: 500...1500)
         let throttledBefore = try quotaThrottledCount()
         let restore = try Stack.simConfig(#"{"query_error_429_rate":0.3,"query_error_500_rate":0.1,"query_slow_rate":0.05,"slow_ms":4000,"query_malformed_rate":0.05}"#)
         defer { _ = try? Stack.simConfig(restore) }

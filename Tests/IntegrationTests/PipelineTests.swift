@@ -165,7 +165,7 @@ struct PipelineTests {
     @Test("a stored task whose message never reached Kafka is found by the reconciler and followed")
     func orphanIsFollowed() throws {
         // Long enough that the reconciler adopts it before it ends (the sweeper would finish it anyway).
-        let f = try Stack.fixture(durationMs: 15_000)
+        let f = try Stack.fixture(durationMs: 11_000)
         // What create_task does when the produce fails: DashScope accepted, the row is stored, no message.
         HTTPClient.initializeLibrary()
         let client = DashScopeClient(configuration: DashScopeConfiguration(baseURL: Stack.devServer + "/api/v1"))
@@ -173,7 +173,7 @@ struct PipelineTests {
         // DashScope's 2/s quota right after the paced creates of earlier tests: it retries.
         let accepted = Stack.eventually(timeout: .seconds(10), "DashScope to accept a direct create") { () -> DashScopeCreatedTask? in
             do {
-                return try client.create(imageURL: "\(Stack.devServer)/images/x.png?sim_duration_ms=15000", parameters: OutPaintingParameters())
+                return try client.create(imageURL: "\(Stack.devServer)/images/x.png?sim_duration_ms=11000", parameters: OutPaintingParameters())
             } catch let error as DashScopeError where error.kind == .throttled {
                 return nil
             }

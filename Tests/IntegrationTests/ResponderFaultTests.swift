@@ -78,6 +78,8 @@ struct ResponderFaultTests {
     @Test("a 5xx after sending is unclear, not a refusal: the user is told so, and the submission is settled as not accepted",
           arguments: [500, 503])
     func createAnsweredServerError(status: Int) throws {
+        // Both are told the outcome is unknown; one waits for the settlement (the same path for both).
+        let waitsForSettlement = status == 500
         try Stack.waitAnswering()
         let f = try Stack.fixture()
         let before = try Stack.devServerStats()["creates"]?.int64Value ?? 0
@@ -88,6 +90,7 @@ struct ResponderFaultTests {
         #expect(reply.status == 200 && reply.code == 50001 && (reply.json?["message"]?.stringValue ?? "").contains("结果未知"),
                 "\(String(describing: reply.json))")
         #expect(try Stack.devServerStats()["creates"]?.int64Value ?? 0 == before, "DashScope accepted nothing")
+        guard waitsForSettlement else { return }
         // DashScope's list has no task from that instant: the intent ends as not accepted (never a task, never paid).
         let settled = Stack.eventually(timeout: .seconds(60), "the unclear submission to be settled") { () -> String? in
             try Stack.withDatabase {
